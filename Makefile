@@ -1,0 +1,38 @@
+# The two commands of the README: `make up` and `make test`. Both install what is missing.
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+RUN := $(UV) run --frozen
+DEMO_VOTES ?= 1000
+
+.PHONY: up test deps install lint unit integration down status clean
+
+up: install
+	$(RUN) boleta up
+
+test: install lint
+	$(RUN) pytest tests/unit tests/integration
+
+deps:
+	@infra/local/bootstrap.sh
+
+install: deps
+	@$(RUN) boleta infra install
+
+lint: deps
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+
+unit: deps
+	$(RUN) pytest tests/unit
+
+integration: install
+	$(RUN) pytest tests/integration
+
+down:
+	$(RUN) boleta infra down
+
+status:
+	$(RUN) boleta infra status
+
+clean: down
+	rm -rf .boleta

@@ -1,0 +1,119 @@
+"""Settings: one frozen, typed object built from ``BOLETA_*`` environment variables.
+
+This is the only module that reads the environment (through :func:`load`); everything
+else receives a :class:`Settings` as an argument.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+PREFIX = "BOLETA_"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """A ``BOLETA_*`` variable holds a value that cannot be used."""
+
+
+def _default_cache_dir() -> Path:
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "boleta"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every setting boleta reads. Field ``x`` is read from ``BOLETA_X``."""
+
+    home: Path = REPO_ROOT / ".boleta"
+    cache_dir: Path = field(default_factory=_default_cache_dir)
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_controller_port: int = 9093
+    kafka_heap: str = "512m"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    mongo_url: str = "mongodb://127.0.0.1:27017/"
+    mongo_db: str = "boleta"
+    topic: str = "votes"
+    dlq_topic: str = "votes.dlq"
+    partitions: int = 6
+    ready_timeout_s: float = 120.0
+
+    @property
+    def kafka_host_port(self) -> tuple[str, int]:
+        return _host_port(self.kafka_bootstrap.split(",")[0], "BOLETA_KAFKA_BOOTSTRAP", 9092)
+
+    @property
+    def redis_host_port(self) -> tuple[str, int]:
+        parts = urlsplit(self.redis_url)
+        return parts.hostname or "127.0.0.1", parts.port or 6379
+
+    @property
+    def mongo_host_port(self) -> tuple[str, int]:
+        parts = urlsplit(self.mongo_url)
+        return parts.hostname or "127.0.0.1", parts.port or 27017
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _host_port(value: str, name: str, default_port: int) -> tuple[str, int]:
+    host, _, port = value.strip().rpartition(":")
+    if not host:
+        return value.strip(), default_port
+    try:
+        return host, int(port)
+    except ValueError:
+        raise SettingsError(
+            f"{name}={value!r}: the port must be a number, e.g. 127.0.0.1:9092"
+        ) from None
+
+
+def _convert(name: str, raw: str, kind: Callable[[str], T]) -> T:
+    try:
+        return kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a valid {kind.__name__}") from None
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from ``BOLETA_*`` variables (``os.environ`` by default).
+
+    Unknown ``BOLETA_*`` names are an error: a typo must not silently fall back to a default.
+    """
+    env = os.environ if environ is None else environ
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    values: dict[str, Any] = {}
+    for key, raw in env.items():
+        if not key.startswith(PREFIX):
+            continue
+        name = key[len(PREFIX) :].lower()
+        if name not in fields:
+            known = ", ".join(PREFIX + n.upper() for n in fields)
+            raise SettingsError(f"unknown setting {key}; known settings: {known}")
+        kind = fields[name].type
+        if kind in ("Path", Path):
+            values[name] = Path(raw).expanduser()
+        elif kind in ("int", int):
+            values[name] = _convert(key, raw, int)
+        elif kind in ("float", float):
+            values[name] = _convert(key, raw, float)
+        else:
+            values[name] = raw
+    settings = Settings(**values)
+    if settings.partitions < 1:
+        raise SettingsError(f"BOLETA_PARTITIONS={settings.partitions}: must be at least 1")
+    settings.kafka_host_port  # noqa: B018 - validates the bootstrap address early
+    return settings
+
+
+def names() -> list[str]:
+    """The environment variable names boleta reads (manifests are checked against these)."""
+    return [PREFIX + f.name.upper() for f in dataclasses.fields(Settings)]

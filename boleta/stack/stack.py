@@ -1,0 +1,118 @@
+"""The local stack as a whole: install, start, wait, report and stop Kafka, Redis and FerretDB."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from types import ModuleType
+
+from boleta.settings import Settings
+from boleta.stack import ferretdb, kafka, redis
+from boleta.stack.process import ManagedProcess, port_open
+
+SERVICES: dict[str, ModuleType] = {"kafka": kafka, "redis": redis, "ferretdb": ferretdb}
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceStatus:
+    name: str
+    address: str
+    pid: int | None
+    ready: bool
+    detail: str
+
+    @property
+    def state(self) -> str:
+        if self.pid is not None and self.ready:
+            return "running"
+        if self.pid is not None:
+            return "starting or unhealthy"
+        return "stopped"
+
+
+def address(settings: Settings, name: str) -> str:
+    host, port = {
+        "kafka": settings.kafka_host_port,
+        "redis": settings.redis_host_port,
+        "ferretdb": settings.mongo_host_port,
+    }[name]
+    return f"{host}:{port}"
+
+
+def _process(settings: Settings, name: str) -> ManagedProcess:
+    proc: ManagedProcess = SERVICES[name].process(settings)
+    return proc
+
+
+def install(settings: Settings) -> None:
+    """Fetch Kafka's jars and build FerretDB if the cache lacks them (Redis comes from apt)."""
+    kafka.install(settings)
+    ferretdb.install(settings)
+
+
+def _up_one(settings: Settings, name: str) -> str:
+    module = SERVICES[name]
+    if _process(settings, name).pid() is not None:
+        module.wait_ready(settings)
+        return "already running"
+    module.start(settings)
+    module.wait_ready(settings)
+    if name == "kafka":
+        kafka.create_topics(settings)
+    return "started"
+
+
+def up(
+    settings: Settings, on_ready: Callable[[str, str, float], None] | None = None
+) -> dict[str, str]:
+    """Start what is not running (in parallel) and wait until every service answers.
+
+    Idempotent: running services are left alone; a port held by a stranger is an error.
+    """
+    install(settings)
+    started = time.monotonic()
+    outcome: dict[str, str] = {}
+    with ThreadPoolExecutor(len(SERVICES)) as pool:
+        futures = {name: pool.submit(_up_one, settings, name) for name in SERVICES}
+        errors = []
+        for name, future in futures.items():
+            try:
+                outcome[name] = future.result()
+                if on_ready:
+                    on_ready(name, outcome[name], time.monotonic() - started)
+            except Exception as exc:
+                errors.append(f"{name}: {exc}")
+    if errors:
+        raise RuntimeError("the local stack did not come up:\n" + "\n".join(errors))
+    return outcome
+
+
+def down(settings: Settings) -> dict[str, bool]:
+    """Stop every service we started; True for those that were running."""
+    with ThreadPoolExecutor(len(SERVICES)) as pool:
+        futures = {name: pool.submit(_process(settings, name).stop) for name in SERVICES}
+        return {name: f.result() for name, f in futures.items()}
+
+
+def status(settings: Settings) -> list[ServiceStatus]:
+    result = []
+    for name, module in SERVICES.items():
+        pid = _process(settings, name).pid()
+        ok = bool(module.ready(settings)) if pid is not None else False
+        addr = address(settings, name)
+        host, port = addr.rsplit(":", 1)
+        if pid is None and port_open(host, int(port)):
+            detail = f"port {port} is held by a process boleta did not start"
+        elif pid is not None and not ok:
+            detail = "process runs but does not answer"
+        else:
+            detail = ""
+        result.append(ServiceStatus(name, addr, pid, ok, detail))
+    return result
+
+
+def kill(settings: Settings, name: str) -> None:
+    """SIGKILL one service (for fault tests)."""
+    _process(settings, name).kill()

@@ -1,0 +1,51 @@
+"""The real MongoDB-protocol server (FerretDB v1): what the audit sink relies on."""
+
+from __future__ import annotations
+
+import pymongo
+import pytest
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+
+def test_insert_many_unordered_inserts_the_rest_and_reports_duplicates(mongo_db) -> None:  # type: ignore[no-untyped-def]
+    votes = mongo_db["votes"]
+    votes.create_index("vote_id", unique=True)
+    votes.insert_one({"_id": "e1", "vote_id": "v1", "band": "A"})
+
+    batch = [
+        {"_id": "e1", "vote_id": "v-other", "band": "dup id"},  # duplicate _id
+        {"_id": "e2", "vote_id": "v2", "band": "B"},
+        {"_id": "e3", "vote_id": "v1", "band": "dup vote_id"},  # duplicate unique value
+        {"_id": "e4", "vote_id": "v4", "band": "C"},
+    ]
+    with pytest.raises(BulkWriteError) as info:
+        votes.insert_many(batch, ordered=False)
+
+    details = info.value.details
+    assert details["nInserted"] == 2
+    assert sorted(e["index"] for e in details["writeErrors"]) == [0, 2]
+    assert {e["code"] for e in details["writeErrors"]} == {11000}
+    assert sorted(d["_id"] for d in votes.find()) == ["e1", "e2", "e4"]
+    assert votes.find_one({"_id": "e1"})["band"] == "A"
+
+
+def test_unique_index_rejects_a_second_vote_id(mongo_db) -> None:  # type: ignore[no-untyped-def]
+    votes = mongo_db["votes"]
+    votes.create_index("vote_id", unique=True, name="vote_id_unique")
+    assert votes.index_information()["vote_id_unique"]["unique"] is True
+    votes.insert_one({"_id": "a", "vote_id": "same"})
+    with pytest.raises(DuplicateKeyError):
+        votes.insert_one({"_id": "b", "vote_id": "same"})
+    assert votes.count_documents({}) == 1
+
+
+def test_find_with_filter_sort_and_limit(mongo_db) -> None:  # type: ignore[no-untyped-def]
+    votes = mongo_db["votes"]
+    votes.create_index([("band", pymongo.ASCENDING), ("cast_at", pymongo.DESCENDING)])
+    votes.insert_many(
+        [{"_id": f"e{i}", "band": "A" if i % 2 else "B", "cast_at": i} for i in range(20)]
+    )
+    found = list(votes.find({"band": "A"}).sort("cast_at", pymongo.DESCENDING).limit(3))
+    assert [d["cast_at"] for d in found] == [19, 17, 15]
+    # An operator-shaped value is only a value when it sits inside an equality match.
+    assert list(votes.find({"band": {"$eq": {"$ne": None}}})) == []
