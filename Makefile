@@ -3,10 +3,10 @@ UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --frozen
 DEMO_VOTES ?= 1000
 
-.PHONY: up test deps install lint unit integration down status clean
+.PHONY: up test deps install lint proto unit integration down status clean
 
 up: install
-	$(RUN) boleta up
+	$(RUN) boleta up --demo $(DEMO_VOTES)
 
 test: install lint
 	$(RUN) pytest tests/unit tests/integration
@@ -18,6 +18,7 @@ install: deps
 	@$(RUN) boleta infra install
 
 lint: deps
+	$(RUN) python scripts/gen_proto.py --check
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
@@ -27,6 +28,9 @@ unit: deps
 
 integration: install
 	$(RUN) pytest tests/integration
+
+proto: deps
+	$(RUN) python scripts/gen_proto.py
 
 down:
 	$(RUN) boleta infra down

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import enum
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from boleta import services, stack
 from boleta import settings as settings_mod
-from boleta import stack
 from boleta.foreground import run_foreground
+
+
+class ServiceName(enum.StrEnum):
+    commands = "commands"
+
 
 app = typer.Typer(
     help="Boleta: an event-sourced voting backend.",
@@ -69,7 +76,11 @@ def infra_up() -> None:
 @infra.command("down")
 def infra_down() -> None:
     """Stop the services boleta started; leaves no process behind."""
-    for name, was_running in stack.down(_settings()).items():
+    settings = _settings()
+    for app_service in services.app_services(settings):
+        if services.process(settings, app_service).stop():
+            err.print(f"{app_service.name:<8} stopped")
+    for name, was_running in stack.down(settings).items():
         err.print(f"{name:<8} {'stopped' if was_running else 'was not running'}")
 
 
@@ -104,12 +115,72 @@ def infra_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
 
 
 @app.command("up")
-def up() -> None:
+def up(
+    demo: Annotated[
+        int, typer.Option(help="Cast this many demo votes once the stack is ready.")
+    ] = 0,
+) -> None:
     """Run the whole local stack in the foreground; Ctrl-C stops everything."""
     try:
-        run_foreground(_settings(), console=err)
+        run_foreground(_settings(), console=err, demo_votes=demo)
     except Exception as exc:
         raise _fail(exc) from None
+
+
+@app.command("serve")
+def serve(
+    service: Annotated[ServiceName, typer.Argument(help="Which service to run.")],
+) -> None:
+    """Run one service in the foreground (what a Kubernetes pod runs)."""
+    settings = _settings()
+    if service is ServiceName.commands:
+        from boleta import serve_commands
+
+        serve_commands.main(settings)
+
+
+@app.command("cast")
+def cast(
+    band: Annotated[str | None, typer.Option(help="The band's name.")] = None,
+    album: Annotated[str | None, typer.Option(help="The album's title.")] = None,
+    year: Annotated[str | None, typer.Option(help="Year, e.g. 2008.")] = None,
+    rank: Annotated[str | None, typer.Option(help="Rank: 7, 1st, 2nd...")] = None,
+    vote_id: Annotated[str, typer.Option(help="Idempotency key (UUID); default: new")] = "",
+    contest: Annotated[str, typer.Option(help="Contest id; default: the server's")] = "",
+    file: Annotated[
+        Path | None, typer.Option("--file", help="A JSON file of votes in the seed's format.")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=1000)] = 500,
+    target: Annotated[str | None, typer.Option(help="host:port of the command service")] = None,
+) -> None:
+    """Cast one vote, or every vote of a file with a progress bar. Exit 1 if any is rejected."""
+    from boleta import cast_cli
+
+    settings = _settings()
+    address = target or f"{settings.command_host}:{settings.command_port}"
+    if file is not None:
+        code = cast_cli.cast_file(file, address, settings.command_token, batch_size, console)
+    else:
+        missing = [
+            n
+            for n, v in (("band", band), ("album", album), ("year", year), ("rank", rank))
+            if v is None
+        ]
+        if missing:
+            err.print(f"[red]error:[/] give --{', --'.join(missing)} (or --file FILE)")
+            raise typer.Exit(2)
+        code = cast_cli.cast_one(
+            address,
+            settings.command_token,
+            console,
+            band=band or "",
+            album=album or "",
+            year=year or "",
+            rank=rank or "",
+            vote_id=vote_id,
+            contest=contest,
+        )
+    raise typer.Exit(code)
 
 
 def main() -> None:

@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import threading
 from types import FrameType
 
 from rich.console import Console
 
-from boleta import stack
+from boleta import demo, services, stack
+from boleta.cast_cli import print_summary
+from boleta.client import cast_batches, channel, to_proto
 from boleta.settings import Settings
+from proto.boleta.v1 import voting_pb2_grpc
 
 
-def run_foreground(settings: Settings, console: Console) -> None:
+def cast_demo(settings: Settings, count: int, console: Console) -> None:
+    votes = [to_proto(v) for v in demo.generate(count)]
+
+    async def run() -> None:
+        async with channel(services.command_target(settings), settings.command_token) as chan:
+            summary = await cast_batches(voting_pb2_grpc.VotingServiceStub(chan), votes)
+        print_summary(summary, console)
+
+    console.print(f"casting {count} demo votes…")
+    asyncio.run(run())
+
+
+def run_foreground(settings: Settings, console: Console, demo_votes: int = 0) -> None:
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -20,6 +36,7 @@ def run_foreground(settings: Settings, console: Console) -> None:
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    apps = services.app_services(settings)
     try:
         console.print("[bold]starting boleta's local stack[/]")
         stack.up(
@@ -28,16 +45,27 @@ def run_foreground(settings: Settings, console: Console) -> None:
                 f"[green]✓[/] {name:<8} {stack.address(settings, name):<18} {outcome} ({secs:.1f}s)"
             ),
         )
+        for app in apps:
+            services.start(settings, app)
+            console.print(f"[green]✓[/] {app.name:<8} {app.url(settings)}")
         host, port = settings.kafka_host_port
         console.print(f"\nKafka     {host}:{port}  (topics {settings.topic}, {settings.dlq_topic})")
         console.print(f"Redis     {settings.redis_url}")
         console.print(f"MongoDB   {settings.mongo_url}  (FerretDB)")
+        for app in apps:
+            console.print(f"{app.name:<9} {app.url(settings)}")
+        console.print(f"logs      {settings.home / 'logs'}")
+        if demo_votes:
+            cast_demo(settings, demo_votes, console)
         console.print("\n[bold]boleta is up.[/] Press Ctrl-C to stop everything.")
         while not stop.wait(1.0):
             pass
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        for app in reversed(apps):
+            if services.process(settings, app).stop():
+                console.print(f"stopped {app.name}")
         for name, was_running in stack.down(settings).items():
             if was_running:
                 console.print(f"stopped {name}")

@@ -45,6 +45,19 @@ class Settings:
     dlq_topic: str = "votes.dlq"
     partitions: int = 6
     ready_timeout_s: float = 120.0
+    # Command service (gRPC).
+    command_host: str = "127.0.0.1"
+    command_port: int = 50051
+    command_token: str = field(default="", repr=False)
+    command_metrics_port: int = 9100
+    command_ack_timeout_s: float = 5.0
+    command_max_inflight: int = 20_000
+    default_contest: str = "main"
+    catalog_file: str = ""
+    # Kafka producer tuning.
+    kafka_linger_ms: int = 5
+    kafka_delivery_timeout_ms: int = 10_000
+    kafka_compression: str = "lz4"
 
     @property
     def kafka_host_port(self) -> tuple[str, int]:

@@ -1,0 +1,79 @@
+"""Composition root of the command service: settings -> Kafka log -> handler -> gRPC server."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import structlog
+from grpc_health.v1 import health_pb2
+from prometheus_client import CollectorRegistry, start_http_server
+
+from boleta import logs
+from boleta.settings import Settings
+from commands.handler import CastVoteHandler
+from commands.kafka_log import KafkaVoteLog, producer_config
+from commands.metrics import CommandMetrics
+from commands.server import SERVICE_NAME, create_server
+from domain import Catalog, parse_catalog, vote_cast_codec
+
+GRACE_S = 10.0
+log = structlog.get_logger("boleta.commands")
+
+
+def load_catalog(settings: Settings) -> Catalog | None:
+    if not settings.catalog_file:
+        return None
+    return parse_catalog(Path(settings.catalog_file).read_bytes())
+
+
+def build_vote_log(settings: Settings) -> KafkaVoteLog:
+    config = producer_config(
+        settings.kafka_bootstrap,
+        linger_ms=settings.kafka_linger_ms,
+        delivery_timeout_ms=settings.kafka_delivery_timeout_ms,
+        compression=settings.kafka_compression,
+    )
+    return KafkaVoteLog(config, settings.topic, vote_cast_codec())
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Serve until SIGTERM/SIGINT (or until ``stop`` is set, when given), then drain.
+
+    Draining stops taking calls, lets in-flight votes finish (acknowledged or failed),
+    then flushes the producer.
+    """
+    registry = CollectorRegistry()
+    metrics = CommandMetrics(registry)
+    if settings.command_metrics_port:
+        start_http_server(settings.command_metrics_port, "127.0.0.1", registry)
+    vote_log = build_vote_log(settings)
+    handler = CastVoteHandler(
+        vote_log, settings.default_contest, load_catalog(settings), settings.command_max_inflight
+    )
+    address = f"{settings.command_host}:{settings.command_port}"
+    server, health = create_server(
+        handler, metrics, address, settings.command_ack_timeout_s, settings.command_token
+    )
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    for name in ("", SERVICE_NAME):
+        await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+    log.info("command service listening", address=address, topic=settings.topic)
+    await stop.wait()
+
+    log.info("draining", grace_s=GRACE_S, inflight=handler.inflight)
+    await health.enter_graceful_shutdown()
+    await server.stop(GRACE_S)
+    unflushed = await asyncio.to_thread(vote_log.close, GRACE_S)
+    log.info("stopped", unflushed=unflushed)
+
+
+def main(settings: Settings) -> None:
+    logs.configure()
+    asyncio.run(serve(settings))

@@ -1,0 +1,69 @@
+"""Boleta's own processes as the local stack runs them (``boleta up``)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from boleta.settings import Settings
+from boleta.stack.process import ManagedProcess, ensure_port_free, wait_until
+
+
+@dataclass(frozen=True, slots=True)
+class AppService:
+    name: str
+    argv: tuple[str, ...]
+    port: int
+    port_setting: str
+    ready: Callable[[Settings], bool]
+    url: Callable[[Settings], str]
+
+
+def grpc_serving(target: str, timeout: float = 1.0) -> bool:
+    with grpc.insecure_channel(target) as chan:
+        try:
+            reply = health_pb2_grpc.HealthStub(chan).Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=timeout
+            )
+        except grpc.RpcError:
+            return False
+        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+def command_target(settings: Settings) -> str:
+    return f"{settings.command_host}:{settings.command_port}"
+
+
+def app_services(settings: Settings) -> list[AppService]:
+    cli = (sys.executable, "-m", "boleta.cli")
+    return [
+        AppService(
+            "commands",
+            (*cli, "serve", "commands"),
+            settings.command_port,
+            "BOLETA_COMMAND_PORT",
+            lambda s: grpc_serving(command_target(s)),
+            lambda s: f"grpc://{command_target(s)} (metrics :{s.command_metrics_port})",
+        ),
+    ]
+
+
+def process(settings: Settings, service: AppService) -> ManagedProcess:
+    return ManagedProcess(
+        service.name,
+        settings.home / "run",
+        settings.home / "logs",
+        markers=(" ".join(service.argv),),
+    )
+
+
+def start(settings: Settings, service: AppService) -> None:
+    proc = process(settings, service)
+    if proc.pid() is None:
+        ensure_port_free(service.name, settings.command_host, service.port, service.port_setting)
+        proc.start(service.argv)
+    wait_until(lambda: service.ready(settings), settings.ready_timeout_s, service.name, proc)

@@ -1,0 +1,106 @@
+"""The write side's application service: decide each command, append the accepted ones.
+
+It holds no I/O of its own: the vote log, the clock and the id source are passed in.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from commands.kafka_log import Appended, AppendResult
+from domain import CastVote, Catalog, DecisionContext, Rejection, VoteCast, decide, uuid7
+
+MAX_BATCH = 1000
+
+
+class VoteLog(Protocol):
+    async def append(self, events: Sequence[VoteCast], within_s: float) -> list[AppendResult]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    event: VoteCast
+    partition: int
+    offset: int
+
+
+Outcome = Accepted | Rejection
+
+OVERLOADED = Rejection(
+    "resource_exhausted", "the service has too many votes in flight; retry shortly"
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_event_id(now: datetime) -> str:
+    return uuid7(int(now.timestamp() * 1000), os.urandom(10))
+
+
+def new_vote_id() -> str:
+    return str(uuid.uuid4())
+
+
+class CastVoteHandler:
+    """Turns ``CastVote`` commands into ``VoteCast`` events on the log, one outcome each."""
+
+    def __init__(
+        self,
+        log: VoteLog,
+        default_contest: str,
+        catalog: Catalog | None = None,
+        max_inflight: int = 20_000,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._log = log
+        self._default_contest = default_contest
+        self._catalog = catalog
+        self._max_inflight = max_inflight
+        self._clock = clock
+        self.inflight = 0
+
+    def decide_all(self, commands: Sequence[CastVote]) -> list[VoteCast | Rejection]:
+        decisions: list[VoteCast | Rejection] = []
+        for command in commands:
+            now = self._clock()
+            context = DecisionContext(
+                now=now,
+                event_id=new_event_id(now),
+                new_vote_id=new_vote_id(),
+                default_contest=self._default_contest,
+                catalog=self._catalog,
+            )
+            decisions.append(decide(command, context))
+        return decisions
+
+    async def cast(self, commands: Sequence[CastVote], within_s: float) -> list[Outcome]:
+        """Decide every command; append the accepted ones; wait for the log at most ``within_s``."""
+        decisions = self.decide_all(commands)
+        events = [d for d in decisions if isinstance(d, VoteCast)]
+        if not events:
+            return [d for d in decisions if isinstance(d, Rejection)]
+        if self.inflight + len(events) > self._max_inflight:
+            return [OVERLOADED if isinstance(d, VoteCast) else d for d in decisions]
+        self.inflight += len(events)
+        try:
+            appended = iter(await self._log.append(events, within_s))
+        finally:
+            self.inflight -= len(events)
+        outcomes: list[Outcome] = []
+        for decision in decisions:
+            if isinstance(decision, Rejection):
+                outcomes.append(decision)
+                continue
+            result = next(appended)
+            if isinstance(result, Appended):
+                outcomes.append(Accepted(decision, result.partition, result.offset))
+            else:
+                outcomes.append(Rejection(result.reason, result.message))
+        return outcomes

@@ -1,0 +1,178 @@
+"""The vote log on Kafka: an idempotent, acks=all confluent-kafka producer bridged to asyncio.
+
+``append`` produces a batch of events and resolves once Kafka's delivery report of every
+one of them is in (or a bound runs out): only then may a vote be acknowledged. One
+background thread polls the producer; each batch wakes the event loop once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+
+from domain import EventCodec, VoteCast
+
+BUFFER_WAIT_S = 1.0  # how long a full local queue may hold a batch before backpressure
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class NotAppended:
+    """The log did not confirm the event. ``reason``: ``unavailable`` or ``resource_exhausted``."""
+
+    reason: str
+    message: str
+
+
+AppendResult = Appended | NotAppended
+
+QUEUE_FULL = NotAppended(
+    "resource_exhausted", "the service's Kafka queue is full; retry later with the same vote_id"
+)
+NOT_CONFIRMED = NotAppended(
+    "unavailable", "Kafka did not confirm the vote in time; retry with the same vote_id"
+)
+
+
+def producer_config(
+    bootstrap: str,
+    linger_ms: int,
+    delivery_timeout_ms: int,
+    compression: str,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "bootstrap.servers": bootstrap,
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": linger_ms,
+        "compression.type": compression,
+        "delivery.timeout.ms": delivery_timeout_ms,
+        "queue.buffering.max.messages": 200_000,
+        "batch.num.messages": 10_000,
+        "client.id": "boleta-commands",
+        **(extra or {}),
+    }
+
+
+class _Waiter:
+    """Collects the delivery reports of one batch and wakes its future once."""
+
+    __slots__ = ("future", "loop", "pending", "results")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, size: int) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[None] = loop.create_future()
+        self.results: list[AppendResult | None] = [None] * size
+        self.pending = size
+
+    def report(self, index: int, err: KafkaError | None, msg: Message) -> None:
+        if err is None:
+            self.results[index] = Appended(msg.partition() or 0, msg.offset() or 0)
+        else:
+            self.results[index] = NotAppended(
+                "unavailable", f"Kafka did not take the vote: {err.str()}"
+            )
+        self.pending -= 1
+        if self.pending == 0:
+            self.loop.call_soon_threadsafe(self.wake)
+
+    def skip(self, index: int, result: NotAppended) -> None:
+        self.results[index] = result
+        self.pending -= 1
+
+    def wake(self) -> None:
+        if not self.future.done():
+            self.future.set_result(None)
+
+
+class KafkaVoteLog:
+    """Appends ``VoteCast`` events to the votes topic, keyed by vote_id."""
+
+    def __init__(self, config: dict[str, Any], topic: str, codec: EventCodec[VoteCast]) -> None:
+        self._producer = Producer(config)
+        self._topic = topic
+        self._codec = codec
+        self._headers: list[tuple[str, str | bytes | None]] = list(codec.headers)
+        self._lock = threading.Lock()  # report() runs in the poll thread
+        self._running = True
+        self._poller = threading.Thread(target=self._poll, name="kafka-delivery", daemon=True)
+        self._poller.start()
+
+    def _poll(self) -> None:
+        while self._running:
+            self._producer.poll(0.05)
+
+    async def append(self, events: Sequence[VoteCast], within_s: float) -> list[AppendResult]:
+        """Produce ``events``; wait at most ``within_s`` seconds for Kafka to confirm them all."""
+        if not events:
+            return []
+        waiter = _Waiter(asyncio.get_running_loop(), len(events))
+        deadline = time.monotonic() + within_s
+        produce, encode, topic, headers = (
+            self._producer.produce,
+            self._codec.encode,
+            self._topic,
+            self._headers,
+        )
+        for index, event in enumerate(events):
+            value = encode(event)
+            report = partial(self._report, waiter, index)
+            full_until: float | None = None
+            while True:
+                try:
+                    produce(
+                        topic,
+                        value=value,
+                        key=event.vote_id.encode(),
+                        headers=headers,
+                        on_delivery=report,
+                    )
+                    break
+                except BufferError:
+                    # The local queue is full: wait a bounded time, then push back.
+                    now = time.monotonic()
+                    full_until = full_until or min(deadline, now + BUFFER_WAIT_S)
+                    if now >= full_until:
+                        with self._lock:
+                            waiter.skip(index, QUEUE_FULL)
+                        break
+                    await asyncio.sleep(0.005)
+        with self._lock:
+            if waiter.pending == 0:
+                waiter.wake()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(waiter.future), deadline - time.monotonic())
+        with self._lock:
+            return [r if r is not None else NOT_CONFIRMED for r in waiter.results]
+
+    def _report(self, waiter: _Waiter, index: int, err: KafkaError | None, msg: Message) -> None:
+        with self._lock:
+            waiter.report(index, err, msg)
+
+    def ready(self, timeout: float = 2.0) -> bool:
+        try:
+            self._producer.list_topics(self._topic, timeout=timeout)
+            return True
+        except KafkaException:
+            return False
+
+    def close(self, timeout: float = 10.0) -> int:
+        """Flush what is queued (so nothing acknowledged is lost) and stop; returns unflushed."""
+        remaining = self._producer.flush(timeout)
+        self._running = False
+        self._poller.join(timeout=1)
+        return remaining

@@ -1,0 +1,53 @@
+"""The gRPC server: the voting service, health, reflection, limits and graceful shutdown."""
+
+from __future__ import annotations
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from commands.handler import CastVoteHandler
+from commands.interceptors import ServiceInterceptor
+from commands.metrics import CommandMetrics
+from commands.service import VotingService
+from proto.boleta.v1 import voting_pb2, voting_pb2_grpc
+
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+SERVICE_NAME = voting_pb2.DESCRIPTOR.services_by_name["VotingService"].full_name
+
+
+def create_server(
+    handler: CastVoteHandler,
+    metrics: CommandMetrics,
+    address: str,
+    ack_timeout_s: float,
+    token: str = "",
+) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
+    """A server listening on ``address`` (SO_REUSEPORT on, so processes can share the port)."""
+    server = grpc.aio.server(
+        interceptors=[ServiceInterceptor(metrics, token)],
+        options=[
+            ("grpc.so_reuseport", 1),
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_concurrent_streams", 1000),
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+        ],
+    )
+    voting_pb2_grpc.add_VotingServiceServicer_to_server(
+        VotingService(handler, ack_timeout_s, metrics), server
+    )
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (
+            SERVICE_NAME,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
+        server,
+    )
+    if server.add_insecure_port(address) == 0:
+        raise OSError(f"cannot listen on {address}: the port is taken or the address is wrong")
+    return server, health_servicer

@@ -1,0 +1,98 @@
+"""The gRPC servicer: proto -> command -> handler -> reply, and nothing else."""
+
+from __future__ import annotations
+
+import grpc
+
+from commands.errors import code_number, invalid_request, to_status
+from commands.handler import MAX_BATCH, Accepted, CastVoteHandler, Outcome
+from commands.metrics import CommandMetrics
+from domain import CastVote, Rejection
+from proto.boleta.v1 import voting_pb2, voting_pb2_grpc
+
+DEADLINE_MARGIN_S = 0.05
+
+
+def to_command(vote: voting_pb2.Vote) -> CastVote:
+    return CastVote(
+        vote_id=vote.vote_id,
+        contest=vote.contest,
+        band=vote.band,
+        album=vote.album,
+        year=vote.year,
+        rank=vote.rank,
+    )
+
+
+def to_reply(accepted: Accepted) -> voting_pb2.CastVoteResponse:
+    event = accepted.event
+    return voting_pb2.CastVoteResponse(
+        event_id=event.event_id,
+        vote_id=event.vote_id,
+        partition=accepted.partition,
+        offset=accepted.offset,
+        cast_at=event.cast_at.isoformat().replace("+00:00", "Z"),
+    )
+
+
+def to_result(outcome: Outcome) -> voting_pb2.VoteResult:
+    if isinstance(outcome, Accepted):
+        return voting_pb2.VoteResult(accepted=to_reply(outcome))
+    return voting_pb2.VoteResult(
+        rejected=voting_pb2.Rejected(
+            code=code_number(outcome),
+            reason=outcome.reason,
+            message=outcome.message,
+            violations=[
+                voting_pb2.FieldViolation(field=v.field, description=v.description)
+                for v in outcome.violations
+            ],
+        )
+    )
+
+
+class VotingService(voting_pb2_grpc.VotingServiceServicer):
+    def __init__(self, handler: CastVoteHandler, ack_timeout_s: float, metrics: CommandMetrics):
+        self._handler = handler
+        self._ack_timeout_s = ack_timeout_s
+        self._metrics = metrics
+
+    def _within(self, context: grpc.aio.ServicerContext) -> float:
+        remaining = context.time_remaining()
+        if remaining is None:
+            return self._ack_timeout_s
+        return max(0.0, min(self._ack_timeout_s, float(remaining) - DEADLINE_MARGIN_S))
+
+    async def CastVote(
+        self,
+        request: voting_pb2.CastVoteRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> voting_pb2.CastVoteResponse:
+        if not request.HasField("vote"):
+            status = invalid_request("vote", "vote is missing; send CastVoteRequest.vote")
+            self._metrics.rejected("invalid_argument")
+            await context.abort(status.code, status.details, status.trailing_metadata)
+        (outcome,) = await self._handler.cast([to_command(request.vote)], self._within(context))
+        self._metrics.record([outcome])
+        if isinstance(outcome, Rejection):
+            status = to_status(outcome)
+            await context.abort(status.code, status.details, status.trailing_metadata)
+        assert isinstance(outcome, Accepted)
+        return to_reply(outcome)
+
+    async def CastVotes(
+        self,
+        request: voting_pb2.CastVotesRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> voting_pb2.CastVotesResponse:
+        if len(request.votes) > MAX_BATCH:
+            status = invalid_request(
+                "votes",
+                f"votes holds {len(request.votes)} votes; send at most {MAX_BATCH} per request",
+            )
+            self._metrics.rejected("invalid_argument", len(request.votes))
+            await context.abort(status.code, status.details, status.trailing_metadata)
+        commands = [to_command(v) for v in request.votes]
+        outcomes = await self._handler.cast(commands, self._within(context))
+        self._metrics.record(outcomes)
+        return voting_pb2.CastVotesResponse(results=[to_result(o) for o in outcomes])

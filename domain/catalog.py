@@ -1,0 +1,62 @@
+"""The optional contest catalog: which contests exist, when they are open, and (in strict
+mode) which bands and albums may be voted for. Parsing is pure; reading the file is not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import msgspec
+
+from domain.validation import normalize_text
+
+
+class Band(msgspec.Struct, frozen=True):
+    name: str
+    albums: tuple[str, ...] = ()
+
+
+class Contest(msgspec.Struct, frozen=True, kw_only=True):
+    """One contest. ``strict``: only the listed bands and albums are valid votes."""
+
+    slug: str
+    title: str = ""
+    strict: bool = False
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    bands: tuple[Band, ...] = ()
+
+    def is_open(self, now: datetime) -> bool:
+        if self.opens_at is not None and now < self.opens_at:
+            return False
+        return self.closes_at is None or now < self.closes_at
+
+    def canonical(self, band: str, album: str) -> tuple[str, str] | None:
+        """The catalog's spelling of (band, album), matched without regard to case."""
+        for entry in self.bands:
+            if normalize_text(entry.name).casefold() != band.casefold():
+                continue
+            for name in entry.albums:
+                if normalize_text(name).casefold() == album.casefold():
+                    return normalize_text(entry.name), normalize_text(name)
+        return None
+
+
+class Catalog(msgspec.Struct, frozen=True):
+    contests: tuple[Contest, ...] = ()
+
+    def by_slug(self) -> Mapping[str, Contest]:
+        return {c.slug: c for c in self.contests}
+
+
+def parse_catalog(data: bytes) -> Catalog:
+    """A catalog from its JSON text; raises ``msgspec.ValidationError`` naming the bad path."""
+    catalog = msgspec.json.decode(data, type=Catalog)
+    for contest in catalog.contests:
+        for moment in (contest.opens_at, contest.closes_at):
+            if moment is not None and moment.tzinfo is None:
+                raise msgspec.ValidationError(
+                    f"contest {contest.slug!r}: opens_at and closes_at need a time zone (e.g. Z)"
+                )
+    return catalog

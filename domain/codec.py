@@ -1,0 +1,93 @@
+"""The event codec: ``VoteCast`` as JSON (msgspec), versioned, with upcasters.
+
+The schema version travels in the message headers. A reader decodes its own version
+directly; older versions are decoded to a dict, upcast one version at a time by the
+registered functions, then converted to the current type. Anything else is an
+:class:`UndecodableEvent` that the projection sends to the dead-letter topic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
+
+import msgspec
+
+from domain.votes import EVENT_TYPE, SCHEMA_VERSION, VoteCast
+
+T = TypeVar("T", bound=msgspec.Struct)
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+HEADER_TYPE = "event_type"
+HEADER_VERSION = "schema_version"
+
+
+class UndecodableEvent(ValueError):
+    """A message that is not an event this reader understands; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class EventCodec(Generic[T]):
+    """Encode and decode one event type at its current schema version."""
+
+    def __init__(
+        self,
+        event_type: str,
+        type_: type[T],
+        version: int,
+        upcasters: Mapping[int, Upcaster] | None = None,
+    ) -> None:
+        self.event_type = event_type
+        self.type = type_
+        self.version = version
+        self.upcasters = dict(upcasters or {})
+        self._encoder = msgspec.json.Encoder()
+        self._decoder = msgspec.json.Decoder(type_)
+        self.headers = [
+            (HEADER_TYPE, event_type.encode()),
+            (HEADER_VERSION, str(version).encode()),
+        ]
+
+    def register_upcaster(self, from_version: int, upcaster: Upcaster) -> None:
+        """``upcaster`` turns a ``from_version`` payload into a ``from_version + 1`` one."""
+        self.upcasters[from_version] = upcaster
+
+    def encode(self, event: T) -> bytes:
+        return self._encoder.encode(event)
+
+    def decode(self, value: bytes | None, headers: Mapping[str, bytes]) -> T:
+        event_type = headers.get(HEADER_TYPE, b"").decode(errors="replace")
+        if event_type != self.event_type:
+            raise UndecodableEvent(f"unknown event type {event_type!r}")
+        try:
+            version = int(headers.get(HEADER_VERSION, b""))
+        except ValueError:
+            raise UndecodableEvent("missing or malformed schema_version header") from None
+        if value is None:
+            raise UndecodableEvent("empty message value")
+        try:
+            if version == self.version:
+                return self._decoder.decode(value)
+            if version > self.version or version < 1:
+                raise UndecodableEvent(
+                    f"schema version {version} is not readable by this reader "
+                    f"(current {self.version})"
+                )
+            payload = msgspec.json.decode(value, type=dict[str, Any])
+            for step in range(version, self.version):
+                if step not in self.upcasters:
+                    raise UndecodableEvent(f"no upcaster from schema version {step}")
+                payload = self.upcasters[step](payload)
+            return msgspec.convert(payload, self.type)
+        except msgspec.DecodeError as exc:
+            raise UndecodableEvent(f"malformed {self.event_type} v{version}: {exc}") from None
+        except msgspec.ValidationError as exc:
+            raise UndecodableEvent(f"invalid {self.event_type} v{version}: {exc}") from None
+
+
+def vote_cast_codec() -> EventCodec[VoteCast]:
+    """The codec of the current ``VoteCast`` schema."""
+    return EventCodec(EVENT_TYPE, VoteCast, SCHEMA_VERSION)
