@@ -70,7 +70,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     log.info("draining", grace_s=GRACE_S, inflight=handler.inflight)
     await health.enter_graceful_shutdown()
     await server.stop(GRACE_S)
-    unflushed = await asyncio.to_thread(vote_log.close, GRACE_S)
+    unflushed = await vote_log.close(GRACE_S)
     log.info("stopped", unflushed=unflushed)
 
 

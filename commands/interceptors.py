@@ -54,7 +54,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             metrics.inflight.inc()
             code = "OK"
             try:
-                await context.send_initial_metadata((("x-request-id", request_id),))
+                context.set_trailing_metadata((("x-request-id", request_id),))
                 if not authorized:
                     metrics.rejected("unauthenticated")
                     await context.abort(

@@ -1,15 +1,17 @@
 """The vote log on Kafka: an idempotent, acks=all confluent-kafka producer bridged to asyncio.
 
 ``append`` produces a batch of events and resolves once Kafka's delivery report of every
-one of them is in (or a bound runs out): only then may a vote be acknowledged. One
-background thread polls the producer; each batch wakes the event loop once.
+one of them is in (or a bound runs out): only then may a vote be acknowledged.
+
+Delivery reports are served by ``Producer.poll(0)`` from a task on the event loop while
+reports are outstanding, so callbacks run on the loop's thread: no poll thread fighting
+the event loop for the GIL, no locks, no cross-thread wake-ups. ``poll(0)`` never blocks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from domain import EventCodec, VoteCast
 
 BUFFER_WAIT_S = 1.0  # how long a full local queue may hold a batch before backpressure
+IDLE_POLL_S = 0.0005  # pause between polls while reports are outstanding but none came
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +72,11 @@ def producer_config(
 
 
 class _Waiter:
-    """Collects the delivery reports of one batch and wakes its future once."""
+    """Collects the delivery reports of one batch and resolves its future once."""
 
-    __slots__ = ("future", "loop", "pending", "results")
+    __slots__ = ("future", "pending", "results")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, size: int) -> None:
-        self.loop = loop
         self.future: asyncio.Future[None] = loop.create_future()
         self.results: list[AppendResult | None] = [None] * size
         self.pending = size
@@ -84,18 +86,18 @@ class _Waiter:
             self.results[index] = Appended(msg.partition() or 0, msg.offset() or 0)
         else:
             self.results[index] = NotAppended(
-                "unavailable", f"Kafka did not take the vote: {err.str()}"
+                "unavailable",
+                f"Kafka did not take the vote ({err.str()}); retry with the same vote_id",
             )
-        self.pending -= 1
-        if self.pending == 0:
-            self.loop.call_soon_threadsafe(self.wake)
+        self.done_one()
 
     def skip(self, index: int, result: NotAppended) -> None:
         self.results[index] = result
-        self.pending -= 1
+        self.done_one()
 
-    def wake(self) -> None:
-        if not self.future.done():
+    def done_one(self) -> None:
+        self.pending -= 1
+        if self.pending == 0 and not self.future.done():
             self.future.set_result(None)
 
 
@@ -107,19 +109,28 @@ class KafkaVoteLog:
         self._topic = topic
         self._codec = codec
         self._headers: list[tuple[str, str | bytes | None]] = list(codec.headers)
-        self._lock = threading.Lock()  # report() runs in the poll thread
-        self._running = True
-        self._poller = threading.Thread(target=self._poll, name="kafka-delivery", daemon=True)
-        self._poller.start()
+        self._outstanding = 0
+        self._work = asyncio.Event()
+        self._pump: asyncio.Task[None] | None = None
 
-    def _poll(self) -> None:
-        while self._running:
-            self._producer.poll(0.05)
+    async def _serve_reports(self) -> None:
+        poll = self._producer.poll
+        while True:
+            if self._outstanding <= 0:
+                self._work.clear()
+                await self._work.wait()
+            served = poll(0)
+            await asyncio.sleep(0 if served else IDLE_POLL_S)
+
+    def _started(self) -> None:
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.get_running_loop().create_task(self._serve_reports())
 
     async def append(self, events: Sequence[VoteCast], within_s: float) -> list[AppendResult]:
         """Produce ``events``; wait at most ``within_s`` seconds for Kafka to confirm them all."""
         if not events:
             return []
+        self._started()
         waiter = _Waiter(asyncio.get_running_loop(), len(events))
         deadline = time.monotonic() + within_s
         produce, encode, topic, headers = (
@@ -128,40 +139,36 @@ class KafkaVoteLog:
             self._topic,
             self._headers,
         )
-        for index, event in enumerate(events):
-            value = encode(event)
-            report = partial(self._report, waiter, index)
-            full_until: float | None = None
-            while True:
-                try:
-                    produce(
-                        topic,
-                        value=value,
-                        key=event.vote_id.encode(),
-                        headers=headers,
-                        on_delivery=report,
-                    )
-                    break
-                except BufferError:
-                    # The local queue is full: wait a bounded time, then push back.
-                    now = time.monotonic()
-                    full_until = full_until or min(deadline, now + BUFFER_WAIT_S)
-                    if now >= full_until:
-                        with self._lock:
-                            waiter.skip(index, QUEUE_FULL)
+        self._outstanding += len(events)
+        self._work.set()
+        try:
+            for index, event in enumerate(events):
+                value = encode(event)
+                report = partial(waiter.report, index)
+                full_until: float | None = None
+                while True:
+                    try:
+                        produce(
+                            topic,
+                            value=value,
+                            key=event.vote_id.encode(),
+                            headers=headers,
+                            on_delivery=report,
+                        )
                         break
-                    await asyncio.sleep(0.005)
-        with self._lock:
-            if waiter.pending == 0:
-                waiter.wake()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(waiter.future), deadline - time.monotonic())
-        with self._lock:
-            return [r if r is not None else NOT_CONFIRMED for r in waiter.results]
-
-    def _report(self, waiter: _Waiter, index: int, err: KafkaError | None, msg: Message) -> None:
-        with self._lock:
-            waiter.report(index, err, msg)
+                    except BufferError:
+                        # The local queue is full: wait a bounded time, then push back.
+                        now = time.monotonic()
+                        full_until = full_until or min(deadline, now + BUFFER_WAIT_S)
+                        if now >= full_until:
+                            waiter.skip(index, QUEUE_FULL)
+                            break
+                        await asyncio.sleep(0.005)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(waiter.future), deadline - time.monotonic())
+        finally:
+            self._outstanding -= len(events)
+        return [r if r is not None else NOT_CONFIRMED for r in waiter.results]
 
     def ready(self, timeout: float = 2.0) -> bool:
         try:
@@ -170,9 +177,14 @@ class KafkaVoteLog:
         except KafkaException:
             return False
 
-    def close(self, timeout: float = 10.0) -> int:
-        """Flush what is queued (so nothing acknowledged is lost) and stop; returns unflushed."""
-        remaining = self._producer.flush(timeout)
-        self._running = False
-        self._poller.join(timeout=1)
-        return remaining
+    async def close(self, flush_s: float = 10.0) -> int:
+        """Flush what is queued and stop; returns how many messages stayed unflushed.
+
+        Called after the server has drained, so no caller waits any more: flushing on the
+        loop's thread keeps every delivery callback on that thread.
+        """
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+        return int(self._producer.flush(flush_s))

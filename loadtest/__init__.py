@@ -1,0 +1,1 @@
+"""Load test (Locust) and benchmark of boleta."""
