@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -137,6 +137,95 @@ def serve(
         from boleta import serve_commands
 
         serve_commands.main(settings)
+
+
+@app.command("project")
+def project(
+    model: Annotated[str, typer.Argument(help="Which read model: tallies or audit.")],
+) -> None:
+    """Run one projection worker (its own consumer group) until SIGTERM."""
+    from boleta import serve_projections
+
+    serve_projections.main(_settings(), _model(model))
+
+
+@app.command("results")
+def results(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Print the live tallies (per band, per album, total) and the projection lag."""
+    from boleta import ops
+    from domain.readmodel import split_album_field
+
+    data = ops.results(_settings())
+    if as_json:
+        albums = [
+            {"band": b, "album": a, "votes": n}
+            for (b, a), n in ((split_album_field(k), v) for k, v in data["albums"].items())
+        ]
+        print(
+            json.dumps(
+                {
+                    "total": data["total"],
+                    "bands": data["bands"],
+                    "albums": albums,
+                    "checkpoints": data["checkpoints"],
+                    "lag": data["lag"],
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    table = Table("band", "votes", "share", title=f"{data['total']} votes")
+    for band, votes in sorted(data["bands"].items(), key=lambda kv: -kv[1]):
+        table.add_row(band, str(votes), f"{votes / max(data['total'], 1):.1%}")
+    console.print(table)
+    console.print(f"lag: {sum(data['lag'].values())} messages behind the log")
+
+
+@app.command("verify")
+def verify(
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the projections.")] = 60.0,
+) -> None:
+    """Check both read models against the log (invariants 2 and 3); exit 1 on any difference."""
+    from boleta import ops
+
+    report = ops.verify(_settings(), err, wait)
+    for key, value in report.facts.items():
+        err.print(f"{key}: {value}")
+    for line in report.differences:
+        console.print(f"[red]✗[/] {line}")
+    if not report.ok:
+        raise typer.Exit(1)
+    console.print("[green]✓ the read models agree with the log[/]")
+
+
+@app.command("rebuild")
+def rebuild(
+    model: Annotated[str, typer.Argument(help="Which read model: tallies or audit.")],
+) -> None:
+    """Replay the log into a fresh read model while the live one serves; then swap it in."""
+    from boleta import ops
+
+    settings = _settings()
+    try:
+        result = ops.run_rebuild(settings, _model(model), err)
+    except Exception as exc:
+        raise _fail(exc) from None
+    rate = result.messages / max(result.seconds, 1e-9)
+    console.print(
+        f"[green]✓[/] rebuilt {model}: {result.messages} messages, {result.votes} votes, "
+        f"{result.seconds:.1f}s ({rate:,.0f} events/s), swapped in after {result.swaps_tried} "
+        "attempt(s)"
+    )
+
+
+def _model(name: str) -> Any:
+    from boleta.serve_projections import Model
+
+    try:
+        return Model(name)
+    except ValueError:
+        err.print(f"[red]error:[/] unknown read model {name!r}; use tallies or audit")
+        raise typer.Exit(2) from None
 
 
 @app.command("cast")

@@ -54,6 +54,13 @@ class Settings:
     command_max_inflight: int = 20_000
     default_contest: str = "main"
     catalog_file: str = ""
+    # Projection workers. Groups are "<group_prefix>-tallies" and "<group_prefix>-audit".
+    group_prefix: str = "boleta"
+    tallies_tag: str = "{tallies}"
+    tallies_metrics_port: int = 9101
+    audit_metrics_port: int = 9102
+    projection_batch_size: int = 2000
+    projection_batch_timeout_ms: int = 20
     # Kafka producer tuning.
     kafka_linger_ms: int = 5
     kafka_delivery_timeout_ms: int = 10_000
@@ -124,6 +131,10 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     if settings.partitions < 1:
         raise SettingsError(f"BOLETA_PARTITIONS={settings.partitions}: must be at least 1")
     settings.kafka_host_port  # noqa: B018 - validates the bootstrap address early
+    if not (settings.tallies_tag.startswith("{") and settings.tallies_tag.endswith("}")):
+        raise SettingsError(
+            f"BOLETA_TALLIES_TAG={settings.tallies_tag!r}: must be a hash tag like {{tallies}}"
+        )
     return settings
 
 

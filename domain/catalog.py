@@ -4,12 +4,20 @@ mode) which bands and albums may be voted for. Parsing is pure; reading the file
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
 
 import msgspec
 
 from domain.validation import normalize_text
+
+
+def caseless(name: str) -> str:
+    """The key that matches names without regard to case or spacing (Unicode D145 on the
+    normalized text: NFD(casefold(NFD(name))))."""
+    decomposed = unicodedata.normalize("NFD", normalize_text(name))
+    return unicodedata.normalize("NFD", decomposed.casefold())
 
 
 class Band(msgspec.Struct, frozen=True):
@@ -35,10 +43,10 @@ class Contest(msgspec.Struct, frozen=True, kw_only=True):
     def canonical(self, band: str, album: str) -> tuple[str, str] | None:
         """The catalog's spelling of (band, album), matched without regard to case."""
         for entry in self.bands:
-            if normalize_text(entry.name).casefold() != band.casefold():
+            if caseless(entry.name) != caseless(band):
                 continue
             for name in entry.albums:
-                if normalize_text(name).casefold() == album.casefold():
+                if caseless(name) == caseless(album):
                     return normalize_text(entry.name), normalize_text(name)
         return None
 
@@ -52,7 +60,10 @@ class Catalog(msgspec.Struct, frozen=True):
 
 def parse_catalog(data: bytes) -> Catalog:
     """A catalog from its JSON text; raises ``msgspec.ValidationError`` naming the bad path."""
-    catalog = msgspec.json.decode(data, type=Catalog)
+    try:
+        catalog = msgspec.json.decode(data, type=Catalog)
+    except UnicodeDecodeError as exc:
+        raise msgspec.DecodeError(f"the catalog is not UTF-8 text: {exc}") from None
     for contest in catalog.contests:
         for moment in (contest.opens_at, contest.closes_at):
             if moment is not None and moment.tzinfo is None:

@@ -80,12 +80,18 @@ class EventCodec(Generic[T]):
             for step in range(version, self.version):
                 if step not in self.upcasters:
                     raise UndecodableEvent(f"no upcaster from schema version {step}")
-                payload = self.upcasters[step](payload)
+                try:
+                    payload = self.upcasters[step](payload)
+                except Exception as exc:  # the payload was never validated: any failure
+                    raise UndecodableEvent(
+                        f"cannot upcast {self.event_type} v{step} to v{step + 1}: {exc!r}"
+                    ) from None
             return msgspec.convert(payload, self.type)
-        except msgspec.DecodeError as exc:
-            raise UndecodableEvent(f"malformed {self.event_type} v{version}: {exc}") from None
+        # ValidationError is a subclass of DecodeError, so it must come first.
         except msgspec.ValidationError as exc:
             raise UndecodableEvent(f"invalid {self.event_type} v{version}: {exc}") from None
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+            raise UndecodableEvent(f"malformed {self.event_type} v{version}: {exc}") from None
 
 
 def vote_cast_codec() -> EventCodec[VoteCast]:

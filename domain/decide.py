@@ -6,7 +6,7 @@ from datetime import datetime
 
 import msgspec
 
-from domain.catalog import Catalog, Contest
+from domain.catalog import Catalog, Contest, caseless
 from domain.validation import (
     contest_field,
     rank_field,
@@ -87,8 +87,10 @@ def _check_catalog(
         return band, album
     canonical = contest.canonical(band, album)
     if canonical is None:
-        known = any(b.name.casefold() == band.casefold() for b in contest.bands)
-        field, what = ("album", f"album {album!r} of {band!r}") if known else ("band", repr(band))
+        known = any(caseless(b.name) == caseless(band) for b in contest.bands)
+        field, what = (
+            ("album", f"album {album!r} of {band!r}") if known else ("band", f"band {band!r}")
+        )
         return invalid(
             FieldViolation(field, f"{what} is not in contest {contest.slug!r}'s catalog")
         )

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import uuid
+
+_X = "[0-9a-fA-F]"
+_HEX = rf"(?:{_X}{{8}}-{_X}{{4}}-{_X}{{4}}-{_X}{{4}}-{_X}{{12}}|{_X}{{32}})"
+# The forms canonical_uuid reads. uuid.UUID() alone also takes "0x...", "+...", "_",
+# non-ASCII digits, hyphens anywhere, repeated "urn:"/"uuid:" and unbalanced braces.
+_UUID_FORMS = re.compile(rf"{_HEX}|\{{{_HEX}\}}|urn:uuid:{_HEX}")
 
 
 def uuid7(unix_ms: int, random_bytes: bytes) -> str:
@@ -31,6 +38,8 @@ def canonical_uuid(text: str) -> str | None:
     """The lowercase hyphenated form of a UUID, or None when ``text`` is not one."""
     candidate = text.strip()
     if not 32 <= len(candidate) <= 45:  # hex, hyphenated, braced or urn forms
+        return None
+    if not _UUID_FORMS.fullmatch(candidate):
         return None
     try:
         return str(uuid.UUID(candidate))

@@ -18,7 +18,7 @@ MIN_YEAR = 1900
 MAX_RANK = 10_000
 MAX_CONTEST = 64
 
-_RANK = re.compile(r"(\d{1,9})(st|nd|rd|th)?", re.IGNORECASE)
+_RANK = re.compile(r"(\d{1,9})(st|nd|rd|th)?", re.IGNORECASE | re.ASCII)
 _YEAR = re.compile(r"[0-9]{1,9}")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 # Invisible format characters that are legitimate inside words and emoji sequences.

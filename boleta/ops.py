@@ -1,0 +1,131 @@
+"""Operator commands wired to real services: results, verify, rebuild."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from boleta.serve_projections import Model, mongo_db, redis_client
+from boleta.settings import Settings
+from domain import vote_cast_codec
+from domain.readmodel import NEXT
+from projections import verify as checks
+from projections.log_reader import end_offsets, replay, replay_consumer
+from projections.mongo_sink import MongoAudit, live_collection_name
+from projections.rebuild import RebuildResult, rebuild
+from projections.redis_sink import RedisTallies
+
+
+def results(settings: Settings) -> dict[str, Any]:
+    with redis_client(settings) as client:
+        snapshot = RedisTallies(client, tag=settings.tallies_tag).snapshot()
+        consumer = replay_consumer(settings.kafka_bootstrap, "results")
+        try:
+            ends = end_offsets(consumer, settings.topic)
+        finally:
+            consumer.close()
+    lag = {p: max(0, end - 1 - snapshot["checkpoints"].get(p, -1)) for p, end in ends.items()}
+    return {**snapshot, "lag": lag}
+
+
+def _audit_documents(settings: Settings) -> tuple[list[dict[str, Any]], dict[int, int]]:
+    db = mongo_db(settings)
+    audit = MongoAudit(db)
+    checkpoints = audit.load_checkpoints()
+    projection = {"band": 1, "album": 1, "vote_id": 1, "partition": 1, "offset": 1}
+    documents = list(db[audit.current].find({}, projection))
+    db.client.close()
+    return documents, checkpoints
+
+
+def verify(settings: Settings, console: Console, wait_s: float = 60.0) -> checks.Report:
+    """Fold the log and compare it with both read models (invariants 2 and 3)."""
+    report = checks.Report()
+    consumer = replay_consumer(settings.kafka_bootstrap, "verify")
+    try:
+        ends = end_offsets(consumer, settings.topic)
+        last = {p: e - 1 for p, e in ends.items()}
+        deadline = time.monotonic() + wait_s
+        with redis_client(settings) as client:
+            tallies = RedisTallies(client, tag=settings.tallies_tag)
+            while True:  # let both projections catch up with the end offsets seen now
+                snapshot = tallies.snapshot()
+                documents, audit_cps = _audit_documents(settings)
+                caught_up = all(
+                    snapshot["checkpoints"].get(p, -1) >= o and audit_cps.get(p, -1) >= o
+                    for p, o in last.items()
+                    if o >= 0
+                )
+                if caught_up or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+        console.print(f"folding the log ({sum(ends.values())} messages)…")
+        views = checks.fold_until(
+            replay(consumer, settings.topic, vote_cast_codec(), ends),
+            {"tallies": snapshot["checkpoints"], "audit": audit_cps},
+        )
+    finally:
+        consumer.close()
+    checks.check_tallies(views["tallies"], snapshot, report)
+    audit_bands = checks.check_audit(views["audit"], documents, audit_cps, report)
+    if caught_up:
+        checks.check_agreement(snapshot, audit_bands, report)
+    else:
+        report.differences.append(f"the projections did not catch up within {wait_s:.0f}s")
+    report.facts = {
+        "log_messages": sum(ends.values()),
+        "tallies_total": snapshot["total"],
+        "audit_documents": len(documents),
+        "caught_up": caught_up,
+        "distinct_votes_in_log_up_to_tallies_checkpoint": views["tallies"].total,
+    }
+    return report
+
+
+def run_rebuild(settings: Settings, model: Model, console: Console) -> RebuildResult:
+    consumer = replay_consumer(settings.kafka_bootstrap, f"rebuild-{model}")
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+    )
+    started = time.perf_counter()
+    try:
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task(f"rebuilding {model}", total=None, rate="")
+
+            def on_progress(done: int, total: int) -> None:
+                rate = done / max(time.perf_counter() - started, 1e-9)
+                progress.update(task, completed=done, total=total, rate=f"{rate:,.0f} events/s")
+
+            if model is Model.tallies:
+                with redis_client(settings) as client:
+                    target = RedisTallies(
+                        client, namespace=NEXT, tag=settings.tallies_tag, write_rate=False
+                    )
+                    target.drop()
+                    return rebuild(consumer, settings.topic, vote_cast_codec(), target, on_progress)
+            db = mongo_db(settings)
+            stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+            audit = MongoAudit(db, collection=f"votes_{stamp}")
+            result = rebuild(consumer, settings.topic, vote_cast_codec(), audit, on_progress)
+            time.sleep(2)  # let readers of the retired collection finish
+            if result.detail != live_collection_name(db):
+                audit.drop_collection(result.detail)
+            return result
+    finally:
+        consumer.close()

@@ -1,0 +1,92 @@
+"""Composition root of a projection worker: settings -> consumer, read model, DLQ -> worker."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from enum import StrEnum
+from types import FrameType
+from typing import Any
+
+import pymongo
+import redis
+import structlog
+from confluent_kafka import Consumer
+from prometheus_client import CollectorRegistry, start_http_server
+
+from boleta import logs
+from boleta.settings import Settings
+from domain import vote_cast_codec
+from projections.deadletter import DeadLetters
+from projections.metrics import ProjectionMetrics
+from projections.mongo_sink import MongoAudit
+from projections.redis_sink import RedisTallies
+from projections.worker import ProjectionWorker, Sink, consumer_config
+
+log = structlog.get_logger("boleta.projections")
+
+
+class Model(StrEnum):
+    tallies = "tallies"
+    audit = "audit"
+
+
+def redis_client(settings: Settings) -> redis.Redis:
+    return redis.Redis.from_url(
+        settings.redis_url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=10
+    )
+
+
+def mongo_db(settings: Settings) -> pymongo.database.Database[dict[str, Any]]:
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+        settings.mongo_url, serverSelectionTimeoutMS=5000, tz_aware=True
+    )
+    return client[settings.mongo_db]
+
+
+def build_sink(settings: Settings, model: Model) -> Sink:
+    if model is Model.tallies:
+        return RedisTallies(redis_client(settings), tag=settings.tallies_tag)
+    return MongoAudit(mongo_db(settings))
+
+
+def metrics_port(settings: Settings, model: Model) -> int:
+    return settings.tallies_metrics_port if model is Model.tallies else settings.audit_metrics_port
+
+
+def build_worker(
+    settings: Settings, model: Model, stop: threading.Event, registry: CollectorRegistry
+) -> ProjectionWorker:
+    group = f"{settings.group_prefix}-{model}"
+    consumer = Consumer(consumer_config(settings.kafka_bootstrap, group))
+    dead_letters = DeadLetters(
+        {"bootstrap.servers": settings.kafka_bootstrap}, settings.dlq_topic, group
+    )
+    return ProjectionWorker(
+        consumer,
+        build_sink(settings, model),
+        vote_cast_codec(),
+        settings.topic,
+        dead_letters,
+        ProjectionMetrics(registry, str(model)),
+        stop,
+        batch_size=settings.projection_batch_size,
+        batch_timeout_s=settings.projection_batch_timeout_ms / 1000,
+    )
+
+
+def main(settings: Settings, model: Model) -> None:
+    logs.configure()
+    registry = CollectorRegistry()
+    port = metrics_port(settings, model)
+    if port:
+        start_http_server(port, "127.0.0.1", registry)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("stopping", signal=signal.Signals(signum).name, model=str(model))
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    build_worker(settings, model, stop, registry).run()

@@ -1,0 +1,143 @@
+"""The audit log in MongoDB (FerretDB v1 locally): one ``insert_many`` per batch.
+
+Idempotent: ``_id`` = event_id and a unique index on vote_id make a redelivered or retried
+vote a duplicate (code 11000), which means "already applied". The per-partition
+checkpoints are upserted after the documents with ``$max``, so they never move back; a
+crash between the two only replays documents that are then duplicates. No transactions
+and no change streams: the same code runs on FerretDB v1 and on MongoDB.
+
+The live collection is named by a pointer document (``readmodels``/``audit``), so a
+rebuild can swap a fresh collection in with one atomic update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pymongo
+from pymongo.collection import Collection
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError
+
+from domain.projection import Delivered, audit_change
+from domain.readmodel import (
+    AUDIT_COLLECTION,
+    AUDIT_POINTER_ID,
+    CHECKPOINTS_COLLECTION,
+    READMODELS_COLLECTION,
+)
+
+DUPLICATE_KEY = 11000
+Doc = dict[str, Any]
+
+INDEXES: list[tuple[list[tuple[str, int]], dict[str, Any]]] = [
+    ([("vote_id", pymongo.ASCENDING)], {"unique": True, "name": "vote_id_unique"}),
+    ([("cast_at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)], {"name": "newest"}),
+    ([("band", 1), ("cast_at", -1), ("_id", -1)], {"name": "band_newest"}),
+    ([("album", 1), ("cast_at", -1), ("_id", -1)], {"name": "album_newest"}),
+    ([("year", 1), ("cast_at", -1), ("_id", -1)], {"name": "year_newest"}),
+]
+
+
+def live_collection_name(db: Database[Doc]) -> str:
+    pointer = db[READMODELS_COLLECTION].find_one({"_id": AUDIT_POINTER_ID})
+    return str(pointer["collection"]) if pointer else AUDIT_COLLECTION
+
+
+def ensure_indexes(collection: Collection[Doc]) -> None:
+    for keys, options in INDEXES:
+        collection.create_index(keys, **options)
+
+
+class MongoAudit:
+    """The audit log. ``collection``: a fixed name (a rebuild's target), or None to follow
+    the live pointer."""
+
+    name = "audit"
+
+    def __init__(self, db: Database[Doc], collection: str | None = None) -> None:
+        self._db = db
+        self._fixed = collection
+        self._checkpoints = db[CHECKPOINTS_COLLECTION]
+        self.current = collection or live_collection_name(db)
+        ensure_indexes(db[self.current])
+
+    def _resolve(self) -> str:
+        return self._fixed or live_collection_name(self._db)
+
+    def _checkpoint_id(self, collection: str, partition: int) -> str:
+        return f"{collection}:{partition}"
+
+    def load_checkpoints(self, collection: str | None = None) -> dict[int, int]:
+        name = collection or self.current
+        found = self._checkpoints.find({"collection": name})
+        return {int(d["partition"]): int(d["offset"]) for d in found}
+
+    def positions(self) -> dict[int, int]:
+        self.current = self._resolve()
+        ensure_indexes(self._db[self.current])
+        return {p: o + 1 for p, o in self.load_checkpoints().items()}
+
+    def apply(self, batch: Sequence[Delivered], lag: Mapping[int, int] | None = None) -> int | None:
+        """Insert the batch's votes and move the checkpoints. Returns the documents inserted,
+        or None when the live collection was swapped meanwhile (the worker re-seeks)."""
+        collection = self.current
+        documents, moved = audit_change(batch, self.load_checkpoints(collection))
+        inserted = self._insert(self._db[collection], documents)
+        for partition, offset in moved.items():
+            self._checkpoints.update_one(
+                {"_id": self._checkpoint_id(collection, partition)},
+                {
+                    "$max": {"offset": offset},
+                    "$set": {"collection": collection, "partition": partition},
+                },
+                upsert=True,
+            )
+        if self._resolve() != collection:
+            return None
+        return inserted
+
+    @staticmethod
+    def _insert(collection: Collection[Doc], documents: list[Doc]) -> int:
+        if not documents:
+            return 0
+        try:
+            return len(collection.insert_many(documents, ordered=False).inserted_ids)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            others = [e for e in errors if e.get("code") != DUPLICATE_KEY]
+            if others:
+                raise
+            return int(exc.details.get("nInserted", 0))
+
+    def count(self, collection: str | None = None) -> int:
+        return int(self._db[collection or self._resolve()].count_documents({}))
+
+    def swap_in(self) -> tuple[bool, str]:
+        """Point the live audit log at this (fixed) collection if it is at or past the live
+        one on every partition. Returns (True, the retired collection) or (False, why)."""
+        if self._fixed is None:
+            raise ValueError("only a rebuilt collection can be swapped in")
+        live = live_collection_name(self._db)
+        ours = self.load_checkpoints(self._fixed)
+        for partition, offset in self.load_checkpoints(live).items():
+            rebuilt = ours.get(partition, -1)
+            if rebuilt < offset:
+                return False, f"partition {partition}: live at {offset}, rebuilt at {rebuilt}"
+        self._db[READMODELS_COLLECTION].update_one(
+            {"_id": AUDIT_POINTER_ID}, {"$set": {"collection": self._fixed}}, upsert=True
+        )
+        return True, live
+
+    def drop_collection(self, name: str) -> None:
+        """Drop a retired collection and its checkpoints (after a swap, once readers moved)."""
+        if name == live_collection_name(self._db):
+            raise ValueError(f"{name!r} is the live audit collection")
+        self._db.drop_collection(name)
+        self._checkpoints.delete_many({"collection": name})
+
+    def drop(self) -> None:
+        name = self._fixed or self.current
+        self._db.drop_collection(name)
+        self._checkpoints.delete_many({"collection": name})

@@ -1,0 +1,204 @@
+"""The projection worker: consume a batch, decode it, dead-letter the undecodable, flush the
+batch to the read model (which stores its checkpoint with the data), and only then move on.
+
+Positions come from the read model, never from Kafka's committed offsets: on assignment
+the worker seeks each partition to one past the model's checkpoint (offset 0 when there is
+none, so a lost model heals itself from the log). Offsets are committed to Kafka only so
+that lag can be watched with the usual tools.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, cast
+
+import structlog
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
+
+from domain import EventCodec, UndecodableEvent, VoteCast
+from domain.projection import Delivered
+from projections.deadletter import DeadLetters
+from projections.metrics import ProjectionMetrics
+
+log = structlog.get_logger("boleta.projections")
+RETRY_MAX_S = 5.0
+
+
+class Sink(Protocol):
+    name: str
+
+    def positions(self) -> dict[int, int]: ...
+
+    def apply(
+        self, batch: Sequence[Delivered], lag: Mapping[int, int] | None = None
+    ) -> int | None: ...
+
+
+def consumer_config(
+    bootstrap: str, group: str, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "bootstrap.servers": bootstrap,
+        "group.id": group,
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": True,
+        "auto.offset.reset": "earliest",
+        "session.timeout.ms": 10_000,
+        "heartbeat.interval.ms": 1_000,
+        "fetch.wait.max.ms": 50,
+        "client.id": group,
+        **(extra or {}),
+    }
+
+
+class ProjectionWorker:
+    def __init__(
+        self,
+        consumer: Consumer,
+        sink: Sink,
+        codec: EventCodec[VoteCast],
+        topic: str,
+        dead_letters: DeadLetters,
+        metrics: ProjectionMetrics,
+        stop: threading.Event,
+        batch_size: int = 2000,
+        batch_timeout_s: float = 0.02,
+    ) -> None:
+        self._consumer = consumer
+        self._sink = sink
+        self._codec = codec
+        self._topic = topic
+        self._dlq = dead_letters
+        self._metrics = metrics
+        self._stop = stop
+        self._batch_size = batch_size
+        self._batch_timeout_s = batch_timeout_s
+        self.assigned: list[int] = []
+
+    # -- positions ---------------------------------------------------------------------
+    def _retry(self, what: str, action: Any) -> Any:
+        delay = 0.1
+        while True:
+            try:
+                return action()
+            except Exception as exc:
+                if self._stop.is_set():
+                    raise
+                self._metrics.sink_errors.inc()
+                log.warning(
+                    "retrying", what=what, error=str(exc), model=self._sink.name, in_s=delay
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_S)
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        positions = self._retry("read checkpoints", self._sink.positions)
+        for tp in partitions:
+            tp.offset = positions.get(tp.partition, OFFSET_BEGINNING)
+        consumer.assign(partitions)
+        self.assigned = sorted(tp.partition for tp in partitions)
+        log.info(
+            "assigned",
+            model=self._sink.name,
+            positions={tp.partition: tp.offset for tp in partitions},
+        )
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        consumer.unassign()
+        self.assigned = []
+        log.info("revoked", model=self._sink.name, partitions=[tp.partition for tp in partitions])
+
+    def _resync(self) -> None:
+        """The model changed under us (wiped, or swapped by a rebuild): seek to its positions."""
+        self._metrics.resyncs.inc()
+        positions = self._retry("read checkpoints", self._sink.positions)
+        for tp in self._consumer.assignment():
+            self._consumer.seek(
+                TopicPartition(
+                    tp.topic, tp.partition, positions.get(tp.partition, OFFSET_BEGINNING)
+                )
+            )
+        log.warning("read model changed; re-seeked", model=self._sink.name, positions=positions)
+
+    # -- the loop ----------------------------------------------------------------------
+    def _decode(self, messages: list[Message]) -> tuple[list[Delivered], list[tuple[Message, str]]]:
+        batch: list[Delivered] = []
+        poison: list[tuple[Message, str]] = []
+        decode = self._codec.decode
+        for msg in messages:
+            err = msg.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    continue
+                if err.fatal():
+                    raise RuntimeError(f"fatal consumer error: {err}")
+                log.warning("consumer error", error=str(err))
+                continue
+            partition, offset = msg.partition() or 0, msg.offset() or 0
+            try:
+                headers = dict(cast("list[tuple[str, bytes]]", msg.headers() or []))
+                event = decode(msg.value(), headers)
+            except UndecodableEvent as exc:
+                poison.append((msg, exc.reason))
+                batch.append(Delivered(partition, offset, None))
+            else:
+                batch.append(Delivered(partition, offset, event))
+        return batch, poison
+
+    def lag(self) -> dict[int, int]:
+        assignment = self._consumer.assignment()
+        if not assignment:
+            return {}
+        behind: dict[int, int] = {}
+        for tp in self._consumer.position(assignment):
+            _, high = self._consumer.get_watermark_offsets(tp, cached=True)
+            if tp.offset >= 0 and high >= 0:
+                behind[tp.partition] = max(0, high - tp.offset)
+        return behind
+
+    def step(self) -> int:
+        """Consume and apply one batch; returns the number of messages handled."""
+        messages = self._consumer.consume(self._batch_size, self._batch_timeout_s)
+        if not messages:
+            return 0
+        batch, poison = self._decode(messages)
+        if poison:
+            self._retry("dead-letter", lambda: self._dlq.send(poison))
+            self._metrics.dead_lettered.inc(len(poison))
+            for msg, reason in poison:
+                log.warning(
+                    "dead-lettered", partition=msg.partition(), offset=msg.offset(), reason=reason
+                )
+        if not batch:
+            return len(messages)
+        lag = self.lag()
+        started = time.perf_counter()
+        applied = self._retry("apply batch", lambda: self._sink.apply(batch, lag))
+        self._metrics.batch_seconds.observe(time.perf_counter() - started)
+        if applied is None:
+            self._resync()
+            return len(messages)
+        self._metrics.applied.inc(applied)
+        self._metrics.messages.inc(len(batch))
+        for partition, behind in lag.items():
+            self._metrics.lag(partition, behind)
+        self._consumer.commit(asynchronous=True)  # for lag monitoring only
+        return len(messages)
+
+    def run(self) -> None:
+        self._consumer.subscribe(
+            [self._topic],
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_revoke,
+        )
+        log.info("projecting", model=self._sink.name, topic=self._topic)
+        try:
+            while not self._stop.is_set():
+                self.step()
+        finally:
+            self._consumer.close()
+            self._dlq.close()
+            log.info("stopped", model=self._sink.name)
