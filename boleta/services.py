@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,6 +35,14 @@ def grpc_serving(target: str, timeout: float = 1.0) -> bool:
         return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
 
 
+def http_ok(url: str, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - our URL
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
 def command_target(settings: Settings) -> str:
     return f"{settings.command_host}:{settings.command_port}"
 
@@ -48,6 +57,22 @@ def app_services(settings: Settings) -> list[AppService]:
             "BOLETA_COMMAND_PORT",
             lambda s: grpc_serving(command_target(s)),
             lambda s: f"grpc://{command_target(s)} (metrics :{s.command_metrics_port})",
+        ),
+        AppService(
+            "tallies",
+            (*cli, "project", "tallies"),
+            settings.tallies_metrics_port,
+            "BOLETA_TALLIES_METRICS_PORT",
+            lambda s: http_ok(f"http://127.0.0.1:{s.tallies_metrics_port}/metrics"),
+            lambda s: f"projection -> Redis (metrics :{s.tallies_metrics_port})",
+        ),
+        AppService(
+            "audit",
+            (*cli, "project", "audit"),
+            settings.audit_metrics_port,
+            "BOLETA_AUDIT_METRICS_PORT",
+            lambda s: http_ok(f"http://127.0.0.1:{s.audit_metrics_port}/metrics"),
+            lambda s: f"projection -> MongoDB (metrics :{s.audit_metrics_port})",
         ),
     ]
 

@@ -66,3 +66,30 @@ def mongo_db(settings: settings_mod.Settings, unique: str) -> Iterator[pymongo.d
     yield client[unique]
     client.drop_database(unique)
     client.close()
+
+
+@pytest.fixture
+def isolated(
+    settings: settings_mod.Settings, unique: str, topic: str
+) -> Iterator[settings_mod.Settings]:
+    """Settings of a private boleta: own topics, tallies hash tag, consumer groups, database."""
+    dlq = f"{topic}.dlq"
+    kafka.create_topics(settings, 3, dlq)
+    yield settings.replace(
+        topic=topic,
+        dlq_topic=dlq,
+        tallies_tag=f"{{{unique}}}",
+        group_prefix=unique,
+        mongo_db=unique,
+        tallies_metrics_port=0,
+        audit_metrics_port=0,
+        command_metrics_port=0,
+    )
+    redis_client = redis.Redis.from_url(settings.redis_url)
+    for key in redis_client.scan_iter(match=f"boleta:{{{unique}}}*", count=1000):
+        redis_client.delete(key)
+    redis_client.close()
+    mongo: pymongo.MongoClient = pymongo.MongoClient(settings.mongo_url)  # type: ignore[type-arg]
+    mongo.drop_database(unique)
+    mongo.close()
+    kafka.admin(settings).delete_topics([dlq], operation_timeout=30)

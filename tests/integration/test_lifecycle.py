@@ -15,6 +15,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from boleta.stack.process import port_open
+
 pytestmark = pytest.mark.lifecycle
 
 BOLETA = [sys.executable, "-m", "boleta.cli"]
@@ -31,6 +33,10 @@ def private_env(tmp_path: Path) -> Iterator[dict[str, str]]:
             "BOLETA_REDIS_URL": "redis://127.0.0.1:16379/0",
             "BOLETA_MONGO_URL": "mongodb://127.0.0.1:27117/",
             "BOLETA_KAFKA_HEAP": "256m",
+            "BOLETA_COMMAND_PORT": "15051",
+            "BOLETA_COMMAND_METRICS_PORT": "19100",
+            "BOLETA_TALLIES_METRICS_PORT": "19101",
+            "BOLETA_AUDIT_METRICS_PORT": "19102",
         }
     )
     yield env
@@ -126,7 +132,14 @@ def test_foreground_up_stops_everything_on_ctrl_c(private_env: dict[str, str]) -
     assert any("127.0.0.1:19092" in line for line in lines)
     assert _status(private_env)[0] == 0
 
+    text = "".join(lines)
+    for service in ("commands", "tallies", "audit"):
+        assert f"✓ {service}" in text, text
+    assert port_open("127.0.0.1", 15051)
+
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
     assert _processes_of(private_env["BOLETA_HOME"]) == []
+    for port in (15051, 19100, 19101, 19102, 19092, 16379, 27117):
+        assert not port_open("127.0.0.1", port), f"something still listens on {port}"

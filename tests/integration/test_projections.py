@@ -1,0 +1,177 @@
+"""Projection workers on the real stack: exact counts, dead letters, verify, rebuild, healing."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import threading
+
+import grpc
+import pymongo
+import redis
+from confluent_kafka import Consumer, TopicPartition
+from rich.console import Console
+
+from boleta import ops, serve_commands
+from boleta.client import cast_batches, to_proto
+from boleta.serve_projections import Model
+from boleta.settings import Settings
+from boleta.votefile import read_votes
+from domain.readmodel import MODEL_KEYS, tallies_key
+from projections.mongo_sink import live_collection_name
+from projections.redis_sink import RedisTallies
+from proto.boleta.v1 import voting_pb2_grpc
+from tests.integration.kafka_helpers import free_port, read_all
+from tests.integration.projection_helpers import (
+    log_fold,
+    make_events,
+    produce,
+    produce_raw,
+    running_worker,
+    wait_for,
+)
+from tests.integration.test_commands_process import SEED
+
+QUIET = Console(quiet=True)
+
+
+def tallies(settings: Settings) -> RedisTallies:
+    return RedisTallies(redis.Redis.from_url(settings.redis_url), tag=settings.tallies_tag)
+
+
+def audit_count(settings: Settings) -> int:
+    with pymongo.MongoClient(settings.mongo_url) as client:
+        db = client[settings.mongo_db]
+        return int(db[live_collection_name(db)].count_documents({}))
+
+
+def caught_up(settings: Settings, total: int) -> bool:
+    return tallies(settings).snapshot()["total"] == total and audit_count(settings) == total
+
+
+async def _cast_seed(settings: Settings) -> int:
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve_commands.serve(settings, stop))
+    votes = [to_proto(v) for v in read_votes(SEED)]
+    target = f"127.0.0.1:{settings.command_port}"
+    async with grpc.aio.insecure_channel(target) as channel:
+        await asyncio.wait_for(channel.channel_ready(), 10)
+        summary = await cast_batches(voting_pb2_grpc.VotingServiceStub(channel), votes)
+    stop.set()
+    await task
+    return summary.accepted
+
+
+async def test_seed_file_through_the_service_is_counted_exactly(isolated: Settings) -> None:
+    settings = isolated.replace(command_port=free_port())
+    assert await _cast_seed(settings) == 1000
+    rows = json.loads(SEED.read_text())
+    expected = collections.Counter(" ".join(r["name"].split()) for r in rows)
+
+    with running_worker(settings, Model.tallies), running_worker(settings, Model.audit):
+        await asyncio.to_thread(wait_for, lambda: caught_up(settings, 1000), 90, "catch-up")
+        snapshot = tallies(settings).snapshot()
+        assert snapshot["bands"] == dict(expected)
+        assert snapshot["bands"]["Mayfield"] == 258
+        report = await asyncio.to_thread(ops.verify, settings, QUIET, 30)
+    assert report.ok, report.differences
+    assert report.facts["audit_documents"] == 1000
+
+
+def test_poison_messages_go_to_the_dlq_and_counts_stay_exact(isolated: Settings) -> None:
+    events = make_events(300, duplicate_every=7)
+    produce(isolated, events[:150])
+    produce_raw(isolated, b"\xff not json", [("event_type", b"VoteCast"), ("schema_version", b"1")])
+    produce_raw(isolated, b"{}", [("event_type", b"VoteCast"), ("schema_version", b"99")])
+    produce_raw(isolated, b'{"x": 1}', [("event_type", b"SomethingElse")])
+    produce(isolated, events[150:])
+    distinct = len({e.vote_id for e in events})
+
+    with running_worker(isolated, Model.tallies), running_worker(isolated, Model.audit):
+        wait_for(lambda: caught_up(isolated, distinct), 60, "catch-up")
+        report = ops.verify(isolated, QUIET, 30)
+    assert report.ok, report.differences
+    assert log_fold(isolated).summary() == tallies(isolated).snapshot()
+
+    dead = read_all(isolated, isolated.dlq_topic)
+    # Both workers dead-letter what they cannot read: 3 poison messages, once per model.
+    assert len(dead) == 6
+    reasons = collections.Counter(dict(m.headers())["dlq_reason"].decode() for m in dead)
+    assert sum(1 for r in reasons if r.startswith("malformed VoteCast v1")) == 1
+    assert reasons["schema version 99 is not readable by this reader (current 1)"] == 2
+    assert reasons["unknown event type 'SomethingElse'"] == 2
+    assert {dict(m.headers())["dlq_worker"] for m in dead} == {
+        f"{isolated.group_prefix}-tallies".encode(),
+        f"{isolated.group_prefix}-audit".encode(),
+    }
+
+
+def test_a_wiped_tallies_model_heals_from_the_log(isolated: Settings) -> None:
+    events = make_events(400)
+    produce(isolated, events[:200])
+    with running_worker(isolated, Model.tallies):
+        wait_for(lambda: tallies(isolated).snapshot()["total"] == 200, 60, "first half")
+        client = redis.Redis.from_url(isolated.redis_url)
+        client.delete(*(tallies_key(k, tag=isolated.tallies_tag) for k in MODEL_KEYS))
+        produce(isolated, events[200:])
+        wait_for(lambda: tallies(isolated).snapshot()["total"] == 400, 60, "healing")
+    assert tallies(isolated).snapshot() == log_fold(isolated).summary()
+
+
+def test_rebuild_while_votes_arrive_ends_equal_to_the_live_model(isolated: Settings) -> None:
+    events = make_events(6000, duplicate_every=11)
+    produce(isolated, events[:3000])
+    keep_going = threading.Event()
+
+    def trickle() -> None:
+        for start in range(3000, 6000, 100):
+            produce(isolated, events[start : start + 100])
+            if keep_going.wait(0.02):
+                return
+
+    with running_worker(isolated, Model.tallies), running_worker(isolated, Model.audit):
+        producer = threading.Thread(target=trickle)
+        producer.start()
+        first = ops.run_rebuild(isolated, Model.tallies, QUIET)
+        second = ops.run_rebuild(isolated, Model.audit, QUIET)
+        producer.join()
+        distinct = len({e.vote_id for e in events})
+        wait_for(lambda: caught_up(isolated, distinct), 90, "catch-up after rebuild")
+        report = ops.verify(isolated, QUIET, 30)
+    assert first.messages >= 3000 and second.messages >= 3000
+    assert report.ok, report.differences
+    live = tallies(isolated)
+    assert live.snapshot() == log_fold(isolated).summary()
+    assert live.counted_size() == distinct
+    with pymongo.MongoClient(isolated.mongo_url) as client:
+        db = client[isolated.mongo_db]
+        assert live_collection_name(db).startswith("votes_"), "the audit log was not swapped"
+        assert "votes" not in db.list_collection_names(), "the retired collection was not dropped"
+
+
+def test_lag_is_written_where_grafana_reads_it(isolated: Settings) -> None:
+    produce(isolated, make_events(50))
+    with running_worker(isolated, Model.tallies):
+        wait_for(lambda: tallies(isolated).snapshot()["total"] == 50, 60, "catch-up")
+    client = redis.Redis.from_url(isolated.redis_url, decode_responses=True)
+    lag = client.hgetall(tallies_key("lag", tag=isolated.tallies_tag))
+    assert set(lag) <= {"0", "1", "2"} and lag
+    entries = client.xrange(tallies_key("rate", tag=isolated.tallies_tag))
+    assert sum(int(fields["votes"]) for _, fields in entries) == 50
+    assert int(entries[-1][1]["total"]) == 50
+
+
+def test_workers_commit_offsets_for_lag_monitoring(isolated: Settings) -> None:
+    produce(isolated, make_events(90))
+    with running_worker(isolated, Model.tallies):
+        wait_for(lambda: tallies(isolated).snapshot()["total"] == 90, 60, "catch-up")
+    consumer = Consumer(
+        {
+            "bootstrap.servers": isolated.kafka_bootstrap,
+            "group.id": f"{isolated.group_prefix}-tallies",
+        }
+    )
+    committed = consumer.committed([TopicPartition(isolated.topic, p) for p in range(3)], 10)
+    consumer.close()
+    assert sum(tp.offset for tp in committed if tp.offset > 0) == 90
