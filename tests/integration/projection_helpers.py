@@ -19,7 +19,7 @@ from domain import VoteCast, vote_cast_codec
 from domain.projection import TallyView
 from projections.log_reader import end_offsets, replay, replay_consumer
 
-BANDS = ("Mayfield", "Green Ridge", "Norrtälje", "Sal’sk", "Lien")
+BANDS = ("Mayfield", "Green Ridge", "Norrtälje", "Sal\u2019sk", "Lien")
 
 
 def make_events(count: int, duplicate_every: int = 0) -> list[VoteCast]:
