@@ -29,6 +29,7 @@ from domain.readmodel import (
 )
 
 DUPLICATE_KEY = 11000
+MARKER = "marker"
 Doc = dict[str, Any]
 
 INDEXES: list[tuple[list[tuple[str, int]], dict[str, Any]]] = [
@@ -61,7 +62,7 @@ class MongoAudit:
         self._fixed = collection
         self._checkpoints = db[CHECKPOINTS_COLLECTION]
         self.current = collection or live_collection_name(db)
-        ensure_indexes(db[self.current])
+        self._prepare(self.current)
 
     def _resolve(self) -> str:
         return self._fixed or live_collection_name(self._db)
@@ -69,21 +70,42 @@ class MongoAudit:
     def _checkpoint_id(self, collection: str, partition: int) -> str:
         return f"{collection}:{partition}"
 
+    def _prepare(self, collection: str) -> None:
+        """Indexes, and the marker whose absence tells a running worker the log was wiped."""
+        ensure_indexes(self._db[collection])
+        self._checkpoints.update_one(
+            {"_id": f"{collection}:{MARKER}"},
+            {"$setOnInsert": {"collection": collection, MARKER: True}},
+            upsert=True,
+        )
+
+    def _stored(self, collection: str) -> tuple[bool, dict[int, int]]:
+        """(marker present, checkpoints) in one query."""
+        marker, checkpoints = False, {}
+        for doc in self._checkpoints.find({"collection": collection}):
+            if doc.get(MARKER):
+                marker = True
+            else:
+                checkpoints[int(doc["partition"])] = int(doc["offset"])
+        return marker, checkpoints
+
     def load_checkpoints(self, collection: str | None = None) -> dict[int, int]:
-        name = collection or self.current
-        found = self._checkpoints.find({"collection": name})
-        return {int(d["partition"]): int(d["offset"]) for d in found}
+        return self._stored(collection or self.current)[1]
 
     def positions(self) -> dict[int, int]:
         self.current = self._resolve()
-        ensure_indexes(self._db[self.current])
+        self._prepare(self.current)
         return {p: o + 1 for p, o in self.load_checkpoints().items()}
 
     def apply(self, batch: Sequence[Delivered], lag: Mapping[int, int] | None = None) -> int | None:
         """Insert the batch's votes and move the checkpoints. Returns the documents inserted,
-        or None when the live collection was swapped meanwhile (the worker re-seeks)."""
+        or None when the worker must re-seek: the live collection was swapped meanwhile, or
+        the audit log was wiped (its marker is gone)."""
         collection = self.current
-        documents, moved = audit_change(batch, self.load_checkpoints(collection))
+        marker, stored = self._stored(collection)
+        if not marker:
+            return None  # the audit log was wiped under us: re-seek (to 0) and heal
+        documents, moved = audit_change(batch, stored)
         inserted = self._insert(self._db[collection], documents)
         for partition, offset in moved.items():
             self._checkpoints.update_one(
@@ -97,6 +119,10 @@ class MongoAudit:
         if self._resolve() != collection:
             return None
         return inserted
+
+    def stale(self) -> bool:
+        """True when the worker must re-seek: the log was wiped or swapped under it."""
+        return self._resolve() != self.current or not self._stored(self.current)[0]
 
     @staticmethod
     def _insert(collection: Collection[Doc], documents: list[Doc]) -> int:

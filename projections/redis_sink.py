@@ -116,6 +116,11 @@ class RedisTallies:
         self.instance = _text(result[1])
         return int(result[2])
 
+    def stale(self) -> bool:
+        """True when the worker must re-seek: the model was wiped or swapped under it."""
+        stored = self._client.hget(self.key(META), "instance")
+        return bool(self.instance) and (_text(stored) if stored else "") != self.instance
+
     def swap_in(self) -> tuple[bool, str]:
         """Rename this (``next:``) model over the live one; (False, why) if it is behind."""
         if self.namespace == LIVE:

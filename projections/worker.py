@@ -24,12 +24,15 @@ from projections.metrics import ProjectionMetrics
 
 log = structlog.get_logger("boleta.projections")
 RETRY_MAX_S = 5.0
+IDLE_CHECK_S = 2.0
 
 
 class Sink(Protocol):
     name: str
 
     def positions(self) -> dict[int, int]: ...
+
+    def stale(self) -> bool: ...
 
     def apply(
         self, batch: Sequence[Delivered], lag: Mapping[int, int] | None = None
@@ -76,6 +79,7 @@ class ProjectionWorker:
         self._batch_size = batch_size
         self._batch_timeout_s = batch_timeout_s
         self.assigned: list[int] = []
+        self._last_idle_check = time.monotonic()
 
     # -- positions ---------------------------------------------------------------------
     def _retry(self, what: str, action: Any) -> Any:
@@ -158,10 +162,21 @@ class ProjectionWorker:
                 behind[tp.partition] = max(0, high - tp.offset)
         return behind
 
+    def _idle_check(self) -> None:
+        """While no votes arrive, look now and then whether the model was wiped or swapped,
+        so it heals without waiting for the next vote."""
+        now = time.monotonic()
+        if now - self._last_idle_check < IDLE_CHECK_S or not self.assigned:
+            return
+        self._last_idle_check = now
+        if self._retry("check the read model", self._sink.stale):
+            self._resync()
+
     def step(self) -> int:
         """Consume and apply one batch; returns the number of messages handled."""
         messages = self._consumer.consume(self._batch_size, self._batch_timeout_s)
         if not messages:
+            self._idle_check()
             return 0
         batch, poison = self._decode(messages)
         if poison:

@@ -70,6 +70,13 @@ class ManagedProcess:
                 start_new_session=True,
             )
         self.pid_file.write_text(str(proc.pid))
+        # Until the child has exec'd, its command line is still ours: wait for the switch so
+        # that pid() does not mistake a starting service for a stranger.
+        deadline = time.monotonic() + 5
+        while not _is_ours(proc.pid, self.markers) and proc.poll() is None:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
         return proc.pid
 
     def stop(self, timeout: float = 30.0) -> bool:

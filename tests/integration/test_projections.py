@@ -177,3 +177,17 @@ def test_workers_commit_offsets_for_lag_monitoring(isolated: Settings) -> None:
     committed = consumer.committed([TopicPartition(isolated.topic, p) for p in range(3)], 10)
     consumer.close()
     assert sum(tp.offset for tp in committed if tp.offset > 0) == 90
+
+
+def test_wiped_models_heal_even_when_no_vote_arrives(isolated: Settings) -> None:
+    produce(isolated, make_events(120, duplicate_every=9))
+    with running_worker(isolated, Model.tallies), running_worker(isolated, Model.audit):
+        distinct = log_fold(isolated).total
+        wait_for(lambda: caught_up(isolated, distinct), 60, "catch-up")
+        client = redis.Redis.from_url(isolated.redis_url)
+        client.delete(*(tallies_key(k, tag=isolated.tallies_tag) for k in MODEL_KEYS))
+        with pymongo.MongoClient(isolated.mongo_url) as mongo:
+            mongo.drop_database(isolated.mongo_db)
+        wait_for(lambda: caught_up(isolated, distinct), 30, "healing while idle")
+        report = ops.verify(isolated, QUIET, 30)
+    assert report.ok, report.differences
