@@ -47,7 +47,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     registry = CollectorRegistry()
     metrics = CommandMetrics(registry)
     if settings.command_metrics_port:
-        start_http_server(settings.command_metrics_port, "127.0.0.1", registry)
+        start_http_server(settings.command_metrics_port, settings.metrics_host, registry)
     vote_log = build_vote_log(settings)
     handler = CastVoteHandler(
         vote_log, settings.default_contest, load_catalog(settings), settings.command_max_inflight

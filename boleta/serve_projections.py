@@ -80,7 +80,7 @@ def main(settings: Settings, model: Model) -> None:
     registry = CollectorRegistry()
     port = metrics_port(settings, model)
     if port:
-        start_http_server(port, "127.0.0.1", registry)
+        start_http_server(port, settings.metrics_host, registry)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

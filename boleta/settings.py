@@ -45,6 +45,8 @@ class Settings:
     dlq_topic: str = "votes.dlq"
     partitions: int = 6
     ready_timeout_s: float = 120.0
+    # Prometheus /metrics of the workers and the command service listen here.
+    metrics_host: str = "127.0.0.1"
     # Command service (gRPC).
     command_host: str = "127.0.0.1"
     command_port: int = 50051
@@ -61,6 +63,10 @@ class Settings:
     audit_metrics_port: int = 9102
     projection_batch_size: int = 2000
     projection_batch_timeout_ms: int = 20
+    # Query service (HTTP), used from the query-service issue on.
+    query_host: str = "127.0.0.1"
+    query_port: int = 8000
+    cors_origins: str = ""
     # Kafka producer tuning.
     kafka_linger_ms: int = 5
     kafka_delivery_timeout_ms: int = 10_000
