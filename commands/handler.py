@@ -67,13 +67,16 @@ class CastVoteHandler:
         self.inflight = 0
 
     def decide_all(self, commands: Sequence[CastVote]) -> list[VoteCast | Rejection]:
+        """One clock reading per batch: a batch's votes are cast at the same instant."""
+        now = self._clock()
+        unix_ms = int(now.timestamp() * 1000)
         decisions: list[VoteCast | Rejection] = []
         for command in commands:
-            now = self._clock()
+            assign = not (isinstance(command.vote_id, str) and command.vote_id.strip())
             context = DecisionContext(
                 now=now,
-                event_id=new_event_id(now),
-                new_vote_id=new_vote_id(),
+                event_id=uuid7(unix_ms, os.urandom(10)),
+                new_vote_id=new_vote_id() if assign else "",
                 default_contest=self._default_contest,
                 catalog=self._catalog,
             )

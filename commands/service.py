@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from functools import lru_cache
+
 import grpc
 
 from commands.errors import code_number, invalid_request, to_status
@@ -24,6 +27,12 @@ def to_command(vote: voting_pb2.Vote) -> CastVote:
     )
 
 
+@lru_cache(maxsize=64)
+def rfc3339(moment: datetime) -> str:
+    """A batch shares one clock reading, so this is formatted once per batch."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def to_reply(accepted: Accepted) -> voting_pb2.CastVoteResponse:
     event = accepted.event
     return voting_pb2.CastVoteResponse(
@@ -31,7 +40,7 @@ def to_reply(accepted: Accepted) -> voting_pb2.CastVoteResponse:
         vote_id=event.vote_id,
         partition=accepted.partition,
         offset=accepted.offset,
-        cast_at=event.cast_at.isoformat().replace("+00:00", "Z"),
+        cast_at=rfc3339(event.cast_at),
     )
 
 

@@ -10,6 +10,7 @@ _HEX = rf"(?:{_X}{{8}}-{_X}{{4}}-{_X}{{4}}-{_X}{{4}}-{_X}{{12}}|{_X}{{32}})"
 # The forms canonical_uuid reads. uuid.UUID() alone also takes "0x...", "+...", "_",
 # non-ASCII digits, hyphens anywhere, repeated "urn:"/"uuid:" and unbalanced braces.
 _UUID_FORMS = re.compile(rf"{_HEX}|\{{{_HEX}\}}|urn:uuid:{_HEX}")
+_CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def uuid7(unix_ms: int, random_bytes: bytes) -> str:
@@ -26,7 +27,11 @@ def uuid7(unix_ms: int, random_bytes: bytes) -> str:
     value |= 0x7 << 76  # version 7
     value &= ~(0x3 << 62)
     value |= 0x2 << 62  # RFC 4122 variant
-    return str(uuid.UUID(int=value))
+    return _hyphenated(f"{value:032x}")
+
+
+def _hyphenated(hex32: str) -> str:
+    return f"{hex32[:8]}-{hex32[8:12]}-{hex32[12:16]}-{hex32[16:20]}-{hex32[20:]}"
 
 
 def uuid7_unix_ms(event_id: str) -> int:
@@ -37,6 +42,8 @@ def uuid7_unix_ms(event_id: str) -> int:
 def canonical_uuid(text: str) -> str | None:
     """The lowercase hyphenated form of a UUID, or None when ``text`` is not one."""
     candidate = text.strip()
+    if _CANONICAL.fullmatch(candidate):  # the common case: already canonical
+        return candidate
     if not 32 <= len(candidate) <= 45:  # hex, hyphenated, braced or urn forms
         return None
     if not _UUID_FORMS.fullmatch(candidate):

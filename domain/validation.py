@@ -35,22 +35,33 @@ def _describe(char: str) -> str:
     return f"U+{ord(char):04X} ({name})"
 
 
+def _first_forbidden(text: str) -> tuple[int, str] | None:
+    """The first control, surrogate or invisible format character, with its position."""
+    for position, char in enumerate(text):
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cs") or (category == "Cf" and char not in _ALLOWED_FORMAT):
+            return position, char
+    return None
+
+
 def text_field(field: str, value: object) -> str | FieldViolation:
     if not isinstance(value, str):
         return FieldViolation(field, f"{field} must be text, got {type(value).__name__}")
     if len(value) > MAX_RAW_TEXT:
         return FieldViolation(field, f"{field} is {len(value)} characters; at most {MAX_TEXT}")
-    text = normalize_text(value)
+    # Fast path: printable ASCII is already NFC and holds no control or format character.
+    plain = value.isascii() and value.isprintable()
+    text = " ".join(value.split()) if plain else normalize_text(value)
     if not text:
         return FieldViolation(field, f"{field} is empty; send the {field}'s name")
-    for position, char in enumerate(text):
-        category = unicodedata.category(char)
-        if category in ("Cc", "Cs") or (category == "Cf" and char not in _ALLOWED_FORMAT):
-            return FieldViolation(
-                field,
-                f"{field} contains the control or invisible character {_describe(char)} "
-                f"at position {position}; remove it",
-            )
+    forbidden = None if plain else _first_forbidden(text)
+    if forbidden is not None:
+        position, char = forbidden
+        return FieldViolation(
+            field,
+            f"{field} contains the control or invisible character {_describe(char)} "
+            f"at position {position}; remove it",
+        )
     if len(text) > MAX_TEXT:
         return FieldViolation(field, f"{field} is {len(text)} characters; at most {MAX_TEXT}")
     return text
