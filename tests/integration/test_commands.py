@@ -4,10 +4,12 @@ leave no trace, batches accept exactly their valid votes."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 import pytest
@@ -196,3 +198,48 @@ async def test_token_is_required_when_configured(settings: Settings, topic: str)
         )
         assert ok.event_id
     assert len(read_all(settings, topic)) == 1
+
+
+async def test_a_closed_or_unknown_contest_is_a_failed_precondition(
+    settings: Settings, topic: str, tmp_path: Path
+) -> None:
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(
+        json.dumps(
+            {
+                "contests": [
+                    {
+                        "slug": "main",
+                        "strict": True,
+                        "bands": [{"name": "Mayfield", "albums": ["Imbituva"]}],
+                    },
+                    {"slug": "2019", "closes_at": "2019-12-31T23:59:59Z"},
+                ]
+            }
+        )
+    )
+    configured = settings.replace(
+        topic=topic, command_port=free_port(), command_metrics_port=0, catalog_file=str(catalog)
+    )
+    async for service in _running(configured):
+        ok = await service.stub.CastVote(
+            voting_pb2.CastVoteRequest(vote=vote(band="mayfield", album="IMBITUVA")), timeout=10
+        )
+        for contest, code in (
+            ("2019", grpc.StatusCode.FAILED_PRECONDITION),
+            ("nope", grpc.StatusCode.FAILED_PRECONDITION),
+        ):
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await service.stub.CastVote(
+                    voting_pb2.CastVoteRequest(vote=vote(contest=contest)), timeout=10
+                )
+            assert info.value.code() == code
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await service.stub.CastVote(
+                voting_pb2.CastVoteRequest(vote=vote(band="Unknown Band")), timeout=10
+            )
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert set(violations(info.value)) == {"band"}
+    (msg,) = read_all(settings, topic)
+    event = vote_cast_codec().decode(msg.value(), dict(msg.headers()))
+    assert (event.band, event.album, event.vote_id) == ("Mayfield", "Imbituva", ok.vote_id)

@@ -135,3 +135,34 @@ def test_cast_file_reports_a_malformed_file(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "Expected `str`, got `int` - at `$[0].year`" in result.stdout
+
+
+def test_two_processes_share_the_port(settings: Settings, topic: str) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "BOLETA_TOPIC": topic,
+        "BOLETA_COMMAND_PORT": str(port),
+        "BOLETA_COMMAND_METRICS_PORT": "0",
+    }
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "boleta.cli", "serve", "commands"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
+    try:
+        deadline = time.monotonic() + 30
+        while not grpc_serving(f"127.0.0.1:{port}"):
+            assert time.monotonic() < deadline, "no command service became ready"
+            time.sleep(0.2)
+        time.sleep(1)
+        assert [p.poll() for p in procs] == [None, None], "a process could not bind the port"
+    finally:
+        for proc in procs:
+            proc.terminate()
+        codes = [proc.wait(30) for proc in procs]
+    assert codes == [0, 0]
