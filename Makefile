@@ -9,7 +9,7 @@ up: install
 	$(RUN) boleta up --demo $(DEMO_VOTES)
 
 test: install lint
-	$(RUN) pytest tests/unit tests/integration
+	$(RUN) pytest tests/unit tests/integration tests/infra
 
 deps:
 	@infra/local/bootstrap.sh
