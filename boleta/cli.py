@@ -18,6 +18,7 @@ from boleta.foreground import run_foreground
 
 class ServiceName(enum.StrEnum):
     commands = "commands"
+    queries = "queries"
 
 
 app = typer.Typer(
@@ -137,6 +138,10 @@ def serve(
         from boleta import serve_commands
 
         serve_commands.main(settings)
+    else:
+        from boleta import serve_queries
+
+        serve_queries.main(settings)
 
 
 @app.command("project")

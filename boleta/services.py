@@ -74,6 +74,14 @@ def app_services(settings: Settings) -> list[AppService]:
             lambda s: http_ok(f"http://127.0.0.1:{s.audit_metrics_port}/metrics"),
             lambda s: f"projection -> MongoDB (metrics :{s.audit_metrics_port})",
         ),
+        AppService(
+            "queries",
+            (*cli, "serve", "queries"),
+            settings.query_port,
+            "BOLETA_QUERY_PORT",
+            lambda s: http_ok(f"http://{s.query_host}:{s.query_port}/healthz"),
+            lambda s: f"http://{s.query_host}:{s.query_port}/ (API /api/v1, docs /schema)",
+        ),
     ]
 
 

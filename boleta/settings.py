@@ -67,6 +67,7 @@ class Settings:
     query_host: str = "127.0.0.1"
     query_port: int = 8000
     cors_origins: str = ""
+    webapp_dir: Path = REPO_ROOT / "webapp" / "dist"
     # Kafka producer tuning.
     kafka_linger_ms: int = 5
     kafka_delivery_timeout_ms: int = 10_000

@@ -37,6 +37,7 @@ def private_env(tmp_path: Path) -> Iterator[dict[str, str]]:
             "BOLETA_COMMAND_METRICS_PORT": "19100",
             "BOLETA_TALLIES_METRICS_PORT": "19101",
             "BOLETA_AUDIT_METRICS_PORT": "19102",
+            "BOLETA_QUERY_PORT": "18000",
         }
     )
     yield env
@@ -133,7 +134,7 @@ def test_foreground_up_stops_everything_on_ctrl_c(private_env: dict[str, str]) -
     assert _status(private_env)[0] == 0
 
     text = "".join(lines)
-    for service in ("commands", "tallies", "audit"):
+    for service in ("commands", "tallies", "audit", "queries"):
         assert f"✓ {service}" in text, text
     assert port_open("127.0.0.1", 15051)
 
@@ -141,5 +142,5 @@ def test_foreground_up_stops_everything_on_ctrl_c(private_env: dict[str, str]) -
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
     assert _processes_of(private_env["BOLETA_HOME"]) == []
-    for port in (15051, 19100, 19101, 19102, 19092, 16379, 27117):
+    for port in (15051, 19100, 19101, 19102, 18000, 19092, 16379, 27117):
         assert not port_open("127.0.0.1", port), f"something still listens on {port}"

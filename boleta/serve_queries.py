@@ -1,0 +1,54 @@
+"""Composition root of the query service: settings -> Redis and Mongo readers -> Litestar."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis.asyncio as aioredis
+import uvicorn
+from litestar import Litestar
+from pymongo import AsyncMongoClient
+
+from boleta import logs
+from boleta.settings import Settings
+from queries.app import QueryConfig, create_app
+from queries.results import RedisResults
+from queries.votes import MongoVotes
+
+
+def build_app(settings: Settings) -> Litestar:
+    clients: dict[str, Any] = {}
+
+    def open_results() -> RedisResults:
+        clients["redis"] = aioredis.Redis.from_url(
+            settings.redis_url, socket_timeout=5, socket_connect_timeout=2
+        )
+        return RedisResults(clients["redis"], settings.tallies_tag)
+
+    def open_votes() -> MongoVotes:
+        clients["mongo"] = AsyncMongoClient(
+            settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=2000
+        )
+        return MongoVotes(clients["mongo"], settings.mongo_db)
+
+    async def close() -> None:
+        if "redis" in clients:
+            await clients["redis"].aclose()
+        if "mongo" in clients:
+            await clients["mongo"].close()
+
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    config = QueryConfig(cors_origins=origins, webapp_dir=settings.webapp_dir)
+    return create_app(config, open_results, open_votes, close)
+
+
+def main(settings: Settings) -> None:
+    logs.configure()
+    uvicorn.run(
+        build_app(settings),
+        host=settings.query_host,
+        port=settings.query_port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )

@@ -1,0 +1,244 @@
+"""The query service: a Litestar app factory. Read-only; results from Redis, the audit log
+from MongoDB; the built webapp at ``/``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Litestar, Request, get
+from litestar.config.cors import CORSConfig
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.openapi import OpenAPIConfig, ResponseSpec
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.params import Parameter
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.response import Response, ServerSentEvent
+from litestar.static_files import create_static_files_router
+
+from domain.validation import MAX_TEXT, MIN_YEAR
+from queries.results import RedisResults
+from queries.views import Health, ResultsView, VotePage, VoteView
+from queries.votes import BadCursorError, MongoVotes, VoteFilter
+
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+VOTE_PARAMS = {"band", "album", "year", "since", "until", "limit", "cursor"}
+POLL_S = 0.25
+
+
+@dataclass
+class QueryConfig:
+    """What the app needs, built from settings by the composition root."""
+
+    cors_origins: list[str] = field(default_factory=list)
+    webapp_dir: Path | None = None
+
+
+class ResultsFeed:
+    """One poller per process: reads the results when they change and fans them out to
+    every SSE subscriber (no loop per client)."""
+
+    def __init__(self, results: RedisResults) -> None:
+        self._results = results
+        self._subscribers: set[asyncio.Queue[bytes]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._last: bytes | None = None
+
+    async def _run(self) -> None:
+        version: tuple[str, ...] = ()
+        while True:
+            try:
+                current = await self._results.version()
+                if current != version:
+                    version = current
+                    self._last = msgspec.json.encode(await self._results.read())
+                    for queue in list(self._subscribers):
+                        if queue.full():
+                            queue.get_nowait()  # a slow client only needs the newest
+                        queue.put_nowait(self._last)
+            except Exception:  # Redis hiccups: keep polling, re-read when it is back
+                version = ()
+            await asyncio.sleep(POLL_S)
+
+    async def subscribe(self) -> AsyncIterator[bytes]:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+        queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1)
+        self._subscribers.add(queue)
+        try:
+            if self._last is not None:
+                yield self._last
+            while True:
+                yield await queue.get()
+        finally:
+            self._subscribers.discard(queue)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+class MetricsController(PrometheusController):
+    """Prometheus text format: not part of the JSON API's schema."""
+
+    include_in_schema = False
+
+
+def _reject_unknown(request: Request[Any, Any, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise ValidationException(
+            f"unknown query parameter(s): {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(allowed)) or 'none'}"
+        )
+
+
+class ResultsController(Controller):
+    path = "/api/v1/results"
+    tags = ["results"]  # noqa: RUF012 - Litestar declares it as a plain attribute
+
+    @get("/", summary="Live tallies per band and album, total, offsets and lag")
+    async def results(
+        self, results: NamedDependency[RedisResults], request: Request[Any, Any, Any]
+    ) -> ResultsView:
+        _reject_unknown(request, set())
+        return await results.read()
+
+    @get("/stream", summary="The results as Server-Sent Events, one event per change")
+    async def stream(
+        self, feed: NamedDependency[ResultsFeed], request: Request[Any, Any, Any]
+    ) -> ServerSentEvent:
+        _reject_unknown(request, set())
+
+        async def events() -> AsyncGenerator[str, None]:
+            async for payload in feed.subscribe():
+                yield payload.decode()
+
+        return ServerSentEvent(events(), event_type="results")
+
+
+class VotesController(Controller):
+    path = "/api/v1/votes"
+    tags = ["votes"]  # noqa: RUF012 - Litestar declares it as a plain attribute
+
+    @get("/", summary="The audit log, newest first, filtered, cursor-paginated")
+    async def votes(
+        self,
+        votes: NamedDependency[MongoVotes],
+        request: Request[Any, Any, Any],
+        band: Annotated[str | None, Parameter(max_length=MAX_TEXT, min_length=1)] = None,
+        album: Annotated[str | None, Parameter(max_length=MAX_TEXT, min_length=1)] = None,
+        year: Annotated[int | None, Parameter(ge=MIN_YEAR, le=9999)] = None,
+        since: Annotated[datetime | None, Parameter(description="RFC 3339, inclusive")] = None,
+        until: Annotated[datetime | None, Parameter(description="RFC 3339, exclusive")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        cursor: Annotated[str | None, Parameter(max_length=400, min_length=1)] = None,
+    ) -> VotePage:
+        _reject_unknown(request, VOTE_PARAMS)
+        for name, moment in (("since", since), ("until", until)):
+            if moment is not None and moment.tzinfo is None:
+                raise ValidationException(f"{name} needs a time zone, e.g. 2026-11-27T10:00:00Z")
+        flt = VoteFilter(band=band, album=album, year=year, since=since, until=until)
+        try:
+            return await votes.page(flt, limit, cursor)
+        except BadCursorError as exc:
+            raise ValidationException(str(exc)) from None
+
+    @get(
+        "/{vote_id:str}",
+        summary="One counted vote by its vote_id",
+        responses={404: ResponseSpec(None, description="No counted vote has this vote_id")},
+    )
+    async def vote(
+        self,
+        votes: NamedDependency[MongoVotes],
+        vote_id: Annotated[str, Parameter(pattern=UUID_PATTERN, description="A UUID")],
+    ) -> VoteView:
+        canonical = vote_id.lower()
+        found = await votes.by_vote_id(canonical)
+        if found is None:
+            raise NotFoundException(f"no counted vote has vote_id {canonical}")
+        return found
+
+
+@get("/healthz", tags=["health"], summary="The process is alive")
+async def healthz() -> Health:
+    return Health("ok")
+
+
+@get("/readyz", tags=["health"], summary="Redis and MongoDB are reachable")
+async def readyz(
+    results: NamedDependency[RedisResults], votes: NamedDependency[MongoVotes]
+) -> Response[Health]:
+    checks: dict[str, str] = {}
+    for name, probe in (("redis", results.ping), ("mongo", votes.ping)):
+        try:
+            await asyncio.wait_for(probe(), 2)
+            checks[name] = "ok"
+        except Exception as exc:  # report which dependency is down; never crash
+            checks[name] = f"unreachable: {type(exc).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    return Response(Health("ok" if ok else "unavailable", checks), status_code=200 if ok else 503)
+
+
+def create_app(
+    config: QueryConfig,
+    open_results: Callable[[], RedisResults],
+    open_votes: Callable[[], MongoVotes],
+    on_shutdown: Callable[[], Any] | None = None,
+) -> Litestar:
+    """The app. Clients are opened in the lifespan (by the callables), never at import."""
+    state: dict[str, Any] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        state["results"] = open_results()
+        state["votes"] = open_votes()
+        state["feed"] = ResultsFeed(state["results"])
+        try:
+            yield
+        finally:
+            await state["feed"].close()
+            if on_shutdown is not None:
+                await on_shutdown()
+
+    prometheus = PrometheusConfig(app_name="boleta_queries", group_path=True)
+    routes: list[Any] = [ResultsController, VotesController, healthz, readyz, MetricsController]
+    if config.webapp_dir is not None and (config.webapp_dir / "index.html").exists():
+        routes.append(
+            create_static_files_router(
+                path="/",
+                directories=[config.webapp_dir],
+                html_mode=True,
+                name="webapp",
+                include_in_schema=False,
+            )
+        )
+    return Litestar(
+        route_handlers=routes,
+        dependencies={
+            "results": Provide(lambda: state["results"], sync_to_thread=False),
+            "votes": Provide(lambda: state["votes"], sync_to_thread=False),
+            "feed": Provide(lambda: state["feed"], sync_to_thread=False),
+        },
+        lifespan=[lifespan],
+        middleware=[prometheus.middleware],
+        cors_config=CORSConfig(allow_origins=config.cors_origins, allow_methods=["GET"])
+        if config.cors_origins
+        else None,
+        openapi_config=OpenAPIConfig(
+            title="boleta queries",
+            version="1",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+    )

@@ -1,0 +1,81 @@
+"""Reading the tallies read model from Redis (keys from domain.readmodel)."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+
+import redis.asyncio as aioredis
+
+from domain.readmodel import (
+    ALBUMS,
+    BANDS,
+    CHECKPOINT,
+    LAG,
+    SECONDS,
+    TOTAL,
+    split_album_field,
+    tallies_key,
+)
+from queries.views import AlbumTally, BandTally, ResultsView, SecondCount
+
+WINDOW_S = 60
+
+
+class RedisResults:
+    def __init__(self, client: aioredis.Redis, tag: str) -> None:
+        self._client = client
+        self._tag = tag
+
+    def _key(self, name: str) -> str:
+        return tallies_key(name, tag=self._tag)
+
+    async def read(self) -> ResultsView:
+        now = int(time.time())
+        seconds = [str(s) for s in range(now - WINDOW_S + 1, now + 1)]
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.hgetall(self._key(BANDS))
+            pipe.hgetall(self._key(ALBUMS))
+            pipe.get(self._key(TOTAL))
+            pipe.hgetall(self._key(CHECKPOINT))
+            pipe.hgetall(self._key(LAG))
+            pipe.hmget(self._key(SECONDS), seconds)
+            bands, albums, total, checkpoints, lag, per_second = await pipe.execute()
+        by_band: dict[str, list[AlbumTally]] = defaultdict(list)
+        for field, votes in albums.items():
+            band, album = split_album_field(_text(field))
+            by_band[band].append(AlbumTally(album, int(votes)))
+        tallies = [
+            BandTally(band, votes, sorted(by_band[band], key=lambda a: (-a.votes, a.album)))
+            for band, votes in ((_text(b), int(v)) for b, v in bands.items())
+        ]
+        tallies.sort(key=lambda b: (-b.votes, b.band))
+        return ResultsView(
+            total=int(total or 0),
+            bands=tallies,
+            per_second=[
+                SecondCount(int(s), int(v or 0)) for s, v in zip(seconds, per_second, strict=True)
+            ],
+            checkpoints={_text(p): int(o) for p, o in checkpoints.items()},
+            lag=sum(int(v) for v in lag.values()),
+            as_of=datetime.now(UTC),
+        )
+
+    async def version(self) -> tuple[str, ...]:
+        """Cheap change detector: the total and the checkpoints."""
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.get(self._key(TOTAL))
+            pipe.hgetall(self._key(CHECKPOINT))
+            total, checkpoints = await pipe.execute()
+        return (
+            _text(total or b"0"),
+            *sorted(f"{_text(k)}:{_text(v)}" for k, v in checkpoints.items()),
+        )
+
+    async def ping(self) -> bool:
+        return bool(await self._client.ping())
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,59 @@
+"""The query service's response types: one msgspec Struct per view."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+
+class AlbumTally(msgspec.Struct, frozen=True):
+    album: str
+    votes: int
+
+
+class BandTally(msgspec.Struct, frozen=True):
+    band: str
+    votes: int
+    albums: list[AlbumTally]
+
+
+class SecondCount(msgspec.Struct, frozen=True):
+    second: int
+    votes: int
+
+
+class ResultsView(msgspec.Struct, frozen=True):
+    """Live tallies, as of ``checkpoints`` (the last offset counted per partition)."""
+
+    total: int
+    bands: list[BandTally]
+    per_second: list[SecondCount]
+    checkpoints: dict[str, int]
+    lag: int
+    as_of: datetime
+
+
+class VoteView(msgspec.Struct, frozen=True):
+    event_id: str
+    vote_id: str
+    contest: str
+    band: str
+    album: str
+    year: int
+    rank: int
+    cast_at: datetime
+    partition: int
+    offset: int
+
+
+class VotePage(msgspec.Struct, frozen=True):
+    """Votes newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
+
+    votes: list[VoteView]
+    next_cursor: str | None
+
+
+class Health(msgspec.Struct, frozen=True):
+    status: str
+    checks: dict[str, str] = {}
