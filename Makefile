@@ -3,13 +3,14 @@ UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --frozen
 DEMO_VOTES ?= 1000
 
-.PHONY: up test deps install lint proto unit integration down status clean
+.PHONY: up test deps install lint proto unit integration down status clean webapp webapp-test
 
-up: install
+up: install webapp
 	$(RUN) boleta up --demo $(DEMO_VOTES)
 
-test: install lint
-	$(RUN) pytest tests/unit tests/integration tests/infra
+test: install lint webapp
+	cd webapp && npm test
+	$(RUN) pytest tests/unit tests/integration tests/infra tests/e2e
 
 deps:
 	@infra/local/bootstrap.sh
@@ -28,6 +29,12 @@ unit: deps
 
 integration: install
 	$(RUN) pytest tests/integration
+
+webapp:
+	cd webapp && npm ci --no-audit --no-fund && npm run build
+
+webapp-test:
+	cd webapp && npm test
 
 proto: deps
 	$(RUN) python scripts/gen_proto.py

@@ -21,6 +21,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.params import Parameter
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.response import Response, ServerSentEvent
+from litestar.response.sse import ServerSentEventMessage
 from litestar.static_files import create_static_files_router
 
 from domain.validation import MAX_TEXT, MIN_YEAR
@@ -31,6 +32,7 @@ from queries.votes import BadCursorError, MongoVotes, VoteFilter
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 VOTE_PARAMS = {"band", "album", "year", "since", "until", "limit", "cursor"}
 POLL_S = 0.25
+HEARTBEAT_S = 15.0
 
 
 @dataclass
@@ -67,7 +69,9 @@ class ResultsFeed:
                 version = ()
             await asyncio.sleep(POLL_S)
 
-    async def subscribe(self) -> AsyncIterator[bytes]:
+    async def subscribe(self) -> AsyncIterator[bytes | None]:
+        """The results on every change; None after HEARTBEAT_S of quiet (send a comment so
+        clients and proxies can tell a quiet stream from a dead one)."""
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run())
         queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1)
@@ -76,7 +80,10 @@ class ResultsFeed:
             if self._last is not None:
                 yield self._last
             while True:
-                yield await queue.get()
+                try:
+                    yield await asyncio.wait_for(queue.get(), HEARTBEAT_S)
+                except TimeoutError:
+                    yield None
         finally:
             self._subscribers.discard(queue)
 
@@ -119,11 +126,14 @@ class ResultsController(Controller):
     ) -> ServerSentEvent:
         _reject_unknown(request, set())
 
-        async def events() -> AsyncGenerator[str, None]:
+        async def events() -> AsyncGenerator[str | ServerSentEventMessage, None]:
             async for payload in feed.subscribe():
-                yield payload.decode()
+                if payload is None:
+                    yield ServerSentEventMessage(comment="keep-alive")
+                else:
+                    yield payload.decode()
 
-        return ServerSentEvent(events(), event_type="results")
+        return ServerSentEvent(events(), event_type="results", retry_duration=3000)
 
 
 class VotesController(Controller):

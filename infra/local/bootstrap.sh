@@ -23,8 +23,8 @@ if ((${#missing[@]})); then
 fi
 
 # Toolchains the machine must already have (this project's machine kind ships them).
-for tool in java mvn go python3; do
-  command -v "$tool" >/dev/null || { echo "error: '$tool' is not installed; boleta needs Java 17+, Maven, Go 1.24+ and Python 3.11" >&2; exit 1; }
+for tool in java mvn go python3 node npm; do
+  command -v "$tool" >/dev/null || { echo "error: '$tool' is not installed; boleta needs Java 17+, Maven, Go 1.24+, Python 3.11 and Node 20 with npm" >&2; exit 1; }
 done
 
 # uv manages the Python environment from uv.lock.

@@ -1,0 +1,55 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { mount } from '@vue/test-utils'
+import VoteLookup from './VoteLookup.vue'
+import { flush, jsonResponse, makeVote } from '../test/fakes'
+
+let fetchMock: ReturnType<typeof vi.fn>
+
+beforeEach(() => {
+  fetchMock = vi.fn()
+  vi.stubGlobal('fetch', fetchMock)
+})
+
+describe('VoteLookup', () => {
+  it('emits the trimmed id on submit', async () => {
+    const wrapper = mount(VoteLookup, { props: { voteId: null } })
+    await wrapper.find('[data-testid="vote-id-search"]').setValue('  abc-123 ')
+    await wrapper.find('form').trigger('submit')
+    expect(wrapper.emitted('search')).toEqual([['abc-123']])
+    expect(fetchMock).not.toHaveBeenCalled()
+  })
+
+  it('asks for an id when the box is empty', async () => {
+    const wrapper = mount(VoteLookup, { props: { voteId: null } })
+    await wrapper.find('form').trigger('submit')
+    expect(wrapper.text()).toContain('Enter a vote ID.')
+    expect(wrapper.emitted('search')).toBeUndefined()
+  })
+
+  it('shows the vote for the id it is given', async () => {
+    const vote = makeVote(3, { band: 'Portishead', album: 'Dummy', year: 1994 })
+    fetchMock.mockResolvedValue(jsonResponse(200, vote))
+    const wrapper = mount(VoteLookup, { props: { voteId: vote.vote_id } })
+    await flush()
+    expect(fetchMock.mock.calls[0]![0]).toBe(`/api/v1/votes/${vote.vote_id}`)
+    const detail = wrapper.find('[data-testid="vote-detail"]')
+    expect(detail.text()).toContain('Portishead')
+    expect(detail.text()).toContain('Dummy')
+    expect(detail.text()).toContain('partition 0, offset 3')
+  })
+
+  it('says clearly when the vote does not exist', async () => {
+    fetchMock.mockResolvedValue(jsonResponse(404, { status_code: 404, detail: 'Vote not found' }))
+    const wrapper = mount(VoteLookup, { props: { voteId: 'missing-id' } })
+    await flush()
+    expect(wrapper.find('[data-testid="vote-not-found"]').text()).toBe('No vote with ID missing-id was found.')
+    expect(wrapper.find('[data-testid="vote-detail"]').exists()).toBe(false)
+  })
+
+  it('shows other errors with their detail', async () => {
+    fetchMock.mockResolvedValue(jsonResponse(400, { status_code: 400, detail: 'vote_id must be a UUID' }))
+    const wrapper = mount(VoteLookup, { props: { voteId: 'x' } })
+    await flush()
+    expect(wrapper.find('[data-testid="vote-error"]').text()).toBe('vote_id must be a UUID')
+  })
+})

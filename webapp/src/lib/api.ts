@@ -1,0 +1,136 @@
+// Types and fetch helpers for the query service's HTTP API (/api/v1).
+
+export const API_BASE = '/api/v1'
+
+export interface AlbumResult {
+  album: string
+  votes: number
+}
+
+export interface BandResult {
+  band: string
+  votes: number
+  albums: AlbumResult[]
+}
+
+export interface PerSecond {
+  second: number
+  votes: number
+}
+
+export interface Results {
+  total: number
+  bands: BandResult[]
+  per_second: PerSecond[]
+  checkpoints: Record<string, number>
+  lag: number
+  as_of: string
+}
+
+export interface Vote {
+  event_id: string
+  vote_id: string
+  contest: string
+  band: string
+  album: string
+  year: number
+  rank: number
+  cast_at: string
+  partition: number
+  offset: number
+}
+
+export interface VotesPage {
+  votes: Vote[]
+  next_cursor: string | null
+}
+
+/** An HTTP or network failure, with a message fit to show the user. */
+export class ApiError extends Error {
+  readonly status: number
+  readonly detail: string
+
+  constructor(status: number, detail: string) {
+    super(detail)
+    this.name = 'ApiError'
+    this.status = status
+    this.detail = detail
+  }
+}
+
+type FetchLike = (input: string, init?: RequestInit) => Promise<Response>
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** Turns an error body (Litestar: {status_code, detail, extra}) into one line. */
+export function errorDetail(status: number, body: unknown): string {
+  if (isRecord(body) && typeof body.detail === 'string' && body.detail !== '') {
+    let text = body.detail
+    if (Array.isArray(body.extra)) {
+      const parts = body.extra
+        .filter(isRecord)
+        .map((e) => {
+          const message = typeof e.message === 'string' ? e.message : ''
+          const key = typeof e.key === 'string' ? e.key : ''
+          return key && message ? `${key}: ${message}` : message
+        })
+        .filter((s) => s !== '')
+      if (parts.length > 0) text += ` (${parts.join('; ')})`
+    }
+    return text
+  }
+  return `The server answered HTTP ${status}.`
+}
+
+export async function getJson<T>(url: string, signal?: AbortSignal, fetchImpl: FetchLike = fetch): Promise<T> {
+  let response: Response
+  try {
+    response = await fetchImpl(url, { signal, headers: { Accept: 'application/json' } })
+  } catch (err) {
+    if (err instanceof DOMException && err.name === 'AbortError') throw err
+    throw new ApiError(0, 'Could not reach the server. Check your connection and try again.')
+  }
+  let body: unknown = null
+  try {
+    body = await response.json()
+  } catch {
+    body = null
+  }
+  if (!response.ok) throw new ApiError(response.status, errorDetail(response.status, body))
+  if (body === null) throw new ApiError(response.status, 'The server sent a response that is not JSON.')
+  return body as T
+}
+
+export function votesUrl(params: URLSearchParams): string {
+  const qs = params.toString()
+  return `${API_BASE}/votes${qs ? `?${qs}` : ''}`
+}
+
+export function voteUrl(voteId: string): string {
+  return `${API_BASE}/votes/${encodeURIComponent(voteId)}`
+}
+
+export const resultsStreamUrl = `${API_BASE}/results/stream`
+
+export function fetchVotes(params: URLSearchParams, signal?: AbortSignal, fetchImpl?: FetchLike): Promise<VotesPage> {
+  return getJson<VotesPage>(votesUrl(params), signal, fetchImpl)
+}
+
+export function fetchVote(voteId: string, signal?: AbortSignal, fetchImpl?: FetchLike): Promise<Vote> {
+  return getJson<Vote>(voteUrl(voteId), signal, fetchImpl)
+}
+
+/** Light shape check for data arriving over SSE, so bad payloads are not rendered. */
+export function isResults(value: unknown): value is Results {
+  return (
+    isRecord(value) &&
+    typeof value.total === 'number' &&
+    Array.isArray(value.bands) &&
+    value.bands.every((b) => isRecord(b) && typeof b.band === 'string' && typeof b.votes === 'number' && Array.isArray(b.albums)) &&
+    Array.isArray(value.per_second) &&
+    typeof value.lag === 'number' &&
+    typeof value.as_of === 'string'
+  )
+}

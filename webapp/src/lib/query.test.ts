@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest'
+import {
+  emptyFilters,
+  filtersToForm,
+  formToFilters,
+  listKey,
+  localInputToRfc3339,
+  logQueryToParams,
+  parseLogQuery,
+  rfc3339ToLocalInput,
+  votesApiParams,
+} from './query'
+
+describe('parseLogQuery / logQueryToParams', () => {
+  it('round-trips filters, cursor, limit and vote', () => {
+    const params = new URLSearchParams(
+      'band=Led+Zeppelin&album=IV&year=1971&since=2024-01-01T00%3A00%3A00Z&limit=20&cursor=abc%3D%3D&vote=v1',
+    )
+    const q = parseLogQuery(params)
+    expect(q.filters).toEqual({ band: 'Led Zeppelin', album: 'IV', year: '1971', since: '2024-01-01T00:00:00Z', until: '' })
+    expect(q).toMatchObject({ cursor: 'abc==', limit: '20', vote: 'v1' })
+    expect(parseLogQuery(logQueryToParams(q))).toEqual(q)
+  })
+
+  it('treats blank values as absent and omits them', () => {
+    const q = parseLogQuery(new URLSearchParams('band=%20%20&cursor=&year=1999'))
+    expect(q.filters.band).toBe('')
+    expect(q.cursor).toBeNull()
+    expect(logQueryToParams(q).toString()).toBe('year=1999')
+  })
+})
+
+describe('votesApiParams', () => {
+  it('sends filters, limit and cursor but not the looked-up vote', () => {
+    const q = { filters: { ...emptyFilters(), band: 'A&B' }, cursor: 'c/1+', limit: '10', vote: 'v' }
+    const params = votesApiParams(q)
+    expect(params.get('band')).toBe('A&B')
+    expect(params.get('cursor')).toBe('c/1+')
+    expect(params.get('limit')).toBe('10')
+    expect(params.has('vote')).toBe(false)
+    expect(params.toString()).toBe('band=A%26B&limit=10&cursor=c%2F1%2B')
+  })
+
+  it('is empty without filters', () => {
+    expect(votesApiParams(parseLogQuery(new URLSearchParams())).toString()).toBe('')
+  })
+})
+
+describe('listKey', () => {
+  it('ignores the looked-up vote but not the cursor', () => {
+    const base = parseLogQuery(new URLSearchParams('band=A'))
+    expect(listKey({ ...base, vote: 'x' })).toBe(listKey(base))
+    expect(listKey({ ...base, cursor: 'c' })).not.toBe(listKey(base))
+  })
+})
+
+describe('datetime-local conversion', () => {
+  it('reads the input as local time and writes UTC', () => {
+    const expected = new Date(2024, 4, 1, 13, 45, 0).toISOString().replace('.000Z', 'Z')
+    expect(localInputToRfc3339('2024-05-01T13:45')).toBe(expected)
+    expect(localInputToRfc3339('2024-05-01T13:45:00')).toBe(expected)
+  })
+
+  it('rejects malformed and impossible dates', () => {
+    expect(localInputToRfc3339('2024-05-01')).toBeNull()
+    expect(localInputToRfc3339('2024-02-31T10:00')).toBeNull()
+    expect(localInputToRfc3339('garbage')).toBeNull()
+  })
+
+  it('round-trips back to a local input value', () => {
+    const iso = localInputToRfc3339('2023-12-31T23:59:58')!
+    expect(rfc3339ToLocalInput(iso)).toBe('2023-12-31T23:59:58')
+    expect(rfc3339ToLocalInput('')).toBe('')
+    expect(rfc3339ToLocalInput('not a date')).toBe('')
+  })
+})
+
+describe('formToFilters', () => {
+  const form = { band: ' Queen ', album: '', year: ' 1975 ', since: '2024-01-01T00:00', until: '' }
+
+  it('trims and converts times', () => {
+    const result = formToFilters(form)
+    expect('filters' in result && result.filters).toEqual({
+      band: 'Queen',
+      album: '',
+      year: '1975',
+      since: localInputToRfc3339('2024-01-01T00:00'),
+      until: '',
+    })
+  })
+
+  it('rejects a non-integer year', () => {
+    expect(formToFilters({ ...form, year: '19x5' })).toEqual({ error: 'Year must be a whole number.' })
+  })
+
+  it('rejects since after until', () => {
+    const result = formToFilters({ ...form, since: '2024-02-01T00:00', until: '2024-01-01T00:00' })
+    expect(result).toEqual({ error: '"Since" must not be later than "Until".' })
+  })
+
+  it('rejects an unparseable time', () => {
+    expect(formToFilters({ ...form, until: 'soon' })).toEqual({ error: '"Until" is not a valid date and time.' })
+  })
+
+  it('is the inverse of filtersToForm', () => {
+    const filters = { band: 'A', album: 'B', year: '2000', since: '2024-03-04T05:06:07Z', until: '' }
+    expect(formToFilters(filtersToForm(filters))).toEqual({ filters })
+  })
+})

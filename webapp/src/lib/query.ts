@@ -1,0 +1,125 @@
+// The audit log's URL query <-> filters <-> API parameters.
+
+export interface VoteFilters {
+  band: string
+  album: string
+  year: string
+  /** RFC 3339, as sent to the API. */
+  since: string
+  /** RFC 3339, as sent to the API. */
+  until: string
+}
+
+export interface LogQuery {
+  filters: VoteFilters
+  cursor: string | null
+  limit: string | null
+  /** vote_id being looked up in the "find a vote" box. */
+  vote: string | null
+}
+
+export const FILTER_KEYS = ['band', 'album', 'year', 'since', 'until'] as const
+
+export function emptyFilters(): VoteFilters {
+  return { band: '', album: '', year: '', since: '', until: '' }
+}
+
+function nonEmpty(params: URLSearchParams, key: string): string | null {
+  const v = params.get(key)?.trim()
+  return v ? v : null
+}
+
+export function parseLogQuery(params: URLSearchParams): LogQuery {
+  const filters = emptyFilters()
+  for (const key of FILTER_KEYS) filters[key] = nonEmpty(params, key) ?? ''
+  return {
+    filters,
+    cursor: nonEmpty(params, 'cursor'),
+    limit: nonEmpty(params, 'limit'),
+    vote: nonEmpty(params, 'vote'),
+  }
+}
+
+function filterParams(filters: VoteFilters): URLSearchParams {
+  const params = new URLSearchParams()
+  for (const key of FILTER_KEYS) {
+    const v = filters[key].trim()
+    if (v) params.set(key, v)
+  }
+  return params
+}
+
+/** The page's own URL query (in the hash): filters, paging and the looked-up vote. */
+export function logQueryToParams(q: LogQuery): URLSearchParams {
+  const params = filterParams(q.filters)
+  if (q.limit) params.set('limit', q.limit)
+  if (q.cursor) params.set('cursor', q.cursor)
+  if (q.vote) params.set('vote', q.vote)
+  return params
+}
+
+/** Parameters for GET /api/v1/votes. */
+export function votesApiParams(q: LogQuery): URLSearchParams {
+  const params = filterParams(q.filters)
+  if (q.limit) params.set('limit', q.limit)
+  if (q.cursor) params.set('cursor', q.cursor)
+  return params
+}
+
+/** Identifies the list a query shows; the looked-up vote is not part of it. */
+export function listKey(q: LogQuery): string {
+  return votesApiParams(q).toString()
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, '0')
+}
+
+/** A datetime-local value ("2024-05-01T13:45" or with ":SS") read as local time -> RFC 3339 UTC. */
+export function localInputToRfc3339(value: string): string | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$/.exec(value.trim())
+  if (!m) return null
+  const [, y, mo, d, h, mi, s] = m
+  const date = new Date(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? 0))
+  if (Number.isNaN(date.getTime()) || date.getDate() !== Number(d)) return null
+  return date.toISOString().replace('.000Z', 'Z')
+}
+
+/** RFC 3339 -> datetime-local value in local time ("YYYY-MM-DDTHH:mm:ss"); "" if unparseable. */
+export function rfc3339ToLocalInput(value: string): string {
+  if (!value) return ''
+  const date = new Date(value)
+  if (Number.isNaN(date.getTime())) return ''
+  return (
+    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
+    `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
+  )
+}
+
+/** Form values (since/until as datetime-local) -> filters, or the first problem found. */
+export function formToFilters(form: VoteFilters): { filters: VoteFilters } | { error: string } {
+  const filters: VoteFilters = {
+    band: form.band.trim(),
+    album: form.album.trim(),
+    year: form.year.trim(),
+    since: '',
+    until: '',
+  }
+  if (filters.year && !/^-?\d+$/.test(filters.year)) return { error: 'Year must be a whole number.' }
+  for (const key of ['since', 'until'] as const) {
+    const raw = form[key].trim()
+    if (!raw) continue
+    const iso = localInputToRfc3339(raw)
+    if (!iso) return { error: `"${key === 'since' ? 'Since' : 'Until'}" is not a valid date and time.` }
+    filters[key] = iso
+  }
+  if (filters.since && filters.until && Date.parse(filters.since) > Date.parse(filters.until)) {
+    return { error: '"Since" must not be later than "Until".' }
+  }
+  return { filters }
+}
+
+/** Filters (since/until RFC 3339) -> form values (since/until datetime-local). */
+export function filtersToForm(filters: VoteFilters): VoteFilters {
+  return { ...filters, since: rfc3339ToLocalInput(filters.since), until: rfc3339ToLocalInput(filters.until) }
+}
