@@ -10,18 +10,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
-import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect, sync_playwright
 
 from boleta import serve_commands
 from boleta.serve_projections import Model
-from boleta.serve_queries import build_app
 from boleta.settings import REPO_ROOT, Settings
 from proto.boleta.v1 import voting_pb2, voting_pb2_grpc
+from tests.integration.http_helpers import serving
 from tests.integration.kafka_helpers import free_port
-from tests.integration.projection_helpers import running_worker, wait_for
+from tests.integration.projection_helpers import running_worker
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
@@ -62,29 +60,15 @@ def stack(isolated: Settings) -> Iterator[tuple[Settings, str]]:
     settings = isolated.replace(command_port=free_port(), query_port=free_port())
     commands = CommandService(settings)
     commands.thread.start()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            build_app(settings), host="127.0.0.1", port=settings.query_port, log_level="warning"
-        )
-    )
-    web = threading.Thread(target=server.run, daemon=True)
-    web.start()
-    base = f"http://127.0.0.1:{settings.query_port}"
     try:
-        with running_worker(settings, Model.tallies), running_worker(settings, Model.audit):
-            wait_for(lambda: _up(f"{base}/healthz"), 30, "the query service")
+        with (
+            running_worker(settings, Model.tallies),
+            running_worker(settings, Model.audit),
+            serving(settings) as base,
+        ):
             yield settings, base
     finally:
-        server.should_exit = True
-        web.join(10)
         commands.close()
-
-
-def _up(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def cast(settings: Settings, band: str, count: int) -> None:

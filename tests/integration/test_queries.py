@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -11,13 +10,12 @@ from datetime import datetime
 import httpx
 import pytest
 import redis
-import uvicorn
 
 from boleta.serve_projections import Model
-from boleta.serve_queries import build_app
 from boleta.settings import Settings
 from domain.readmodel import split_album_field
 from projections.redis_sink import RedisTallies
+from tests.integration.http_helpers import serving
 from tests.integration.kafka_helpers import free_port
 from tests.integration.projection_helpers import make_events, produce, running_worker, wait_for
 
@@ -49,29 +47,12 @@ HOSTILE = [
 @pytest.fixture
 def served(isolated: Settings) -> Iterator[tuple[Settings, str]]:
     settings = isolated.replace(query_port=free_port())
-    server = uvicorn.Server(
-        uvicorn.Config(
-            build_app(settings), host="127.0.0.1", port=settings.query_port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{settings.query_port}"
-    wait_for(lambda: _ok(f"{base}/healthz"), 20, "the query service")
-    yield settings, base
-    server.should_exit = True
-    thread.join(10)
+    with serving(settings) as base:
+        yield settings, base
 
 
 def _ms(moment: datetime) -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def _ok(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture
@@ -222,23 +203,11 @@ def test_readyz_fails_when_redis_is_unreachable(isolated: Settings) -> None:
     settings = isolated.replace(
         query_port=free_port(), redis_url=f"redis://127.0.0.1:{free_port()}/0"
     )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            build_app(settings), host="127.0.0.1", port=settings.query_port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{settings.query_port}"
-    try:
-        wait_for(lambda: _ok(f"{base}/healthz"), 20, "the query service")
+    with serving(settings) as base:
         ready = httpx.get(f"{base}/readyz", timeout=10)
-        assert ready.status_code == 503
-        assert ready.json()["checks"]["redis"].startswith("unreachable")
-        assert ready.json()["checks"]["mongo"] == "ok"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["redis"].startswith("unreachable")
+    assert ready.json()["checks"]["mongo"] == "ok"
 
 
 def test_read_only(served: tuple[Settings, str]) -> None:
