@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from pymongo.database import Database
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -22,7 +23,7 @@ from domain import vote_cast_codec
 from domain.readmodel import NEXT
 from projections import verify as checks
 from projections.log_reader import end_offsets, replay, replay_consumer
-from projections.mongo_sink import MongoAudit, live_collection_name
+from projections.mongo_sink import MongoAudit, live_collection_name, stored_state
 from projections.rebuild import RebuildResult, rebuild
 from projections.redis_sink import RedisTallies
 
@@ -39,20 +40,19 @@ def results(settings: Settings) -> dict[str, Any]:
     return {**snapshot, "lag": lag}
 
 
-def _audit_documents(settings: Settings) -> tuple[list[dict[str, Any]], dict[int, int]]:
-    db = mongo_db(settings)
-    audit = MongoAudit(db)
-    checkpoints = audit.load_checkpoints()
+def _audit_documents(db: Database[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[int, int]]:
+    """The live audit log's checkpoints, then its documents (read-only)."""
+    collection = live_collection_name(db)
+    checkpoints = stored_state(db, collection)[1]
     projection = {"band": 1, "album": 1, "vote_id": 1, "partition": 1, "offset": 1}
-    documents = list(db[audit.current].find({}, projection))
-    db.client.close()
-    return documents, checkpoints
+    return list(db[collection].find({}, projection)), checkpoints
 
 
 def verify(settings: Settings, console: Console, wait_s: float = 60.0) -> checks.Report:
     """Fold the log and compare it with both read models (invariants 2 and 3)."""
     report = checks.Report()
     consumer = replay_consumer(settings.kafka_bootstrap, "verify")
+    db = mongo_db(settings)
     try:
         ends = end_offsets(consumer, settings.topic)
         last = {p: e - 1 for p, e in ends.items()}
@@ -61,7 +61,7 @@ def verify(settings: Settings, console: Console, wait_s: float = 60.0) -> checks
             tallies = RedisTallies(client, tag=settings.tallies_tag)
             while True:  # let both projections catch up with the end offsets seen now
                 snapshot = tallies.snapshot()
-                documents, audit_cps = _audit_documents(settings)
+                documents, audit_cps = _audit_documents(db)
                 caught_up = all(
                     snapshot["checkpoints"].get(p, -1) >= o and audit_cps.get(p, -1) >= o
                     for p, o in last.items()
@@ -77,6 +77,7 @@ def verify(settings: Settings, console: Console, wait_s: float = 60.0) -> checks
         )
     finally:
         consumer.close()
+        db.client.close()
     checks.check_tallies(views["tallies"], snapshot, report)
     audit_bands = checks.check_audit(views["audit"], documents, audit_cps, report)
     if caught_up:

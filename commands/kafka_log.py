@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import KafkaError, Message, Producer
 
 from domain import EventCodec, VoteCast
 
@@ -169,13 +169,6 @@ class KafkaVoteLog:
         finally:
             self._outstanding -= len(events)
         return [r if r is not None else NOT_CONFIRMED for r in waiter.results]
-
-    def ready(self, timeout: float = 2.0) -> bool:
-        try:
-            self._producer.list_topics(self._topic, timeout=timeout)
-            return True
-        except KafkaException:
-            return False
 
     async def close(self, flush_s: float = 10.0) -> int:
         """Flush what is queued and stop; returns how many messages stayed unflushed.

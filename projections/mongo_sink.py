@@ -46,6 +46,17 @@ def live_collection_name(db: Database[Doc]) -> str:
     return str(pointer["collection"]) if pointer else AUDIT_COLLECTION
 
 
+def stored_state(db: Database[Doc], collection: str) -> tuple[bool, dict[int, int]]:
+    """(marker present, checkpoints) of an audit collection, in one read-only query."""
+    marker, checkpoints = False, {}
+    for doc in db[CHECKPOINTS_COLLECTION].find({"collection": collection}):
+        if doc.get(MARKER):
+            marker = True
+        else:
+            checkpoints[int(doc["partition"])] = int(doc["offset"])
+    return marker, checkpoints
+
+
 def ensure_indexes(collection: Collection[Doc]) -> None:
     for keys, options in INDEXES:
         collection.create_index(keys, **options)
@@ -80,14 +91,7 @@ class MongoAudit:
         )
 
     def _stored(self, collection: str) -> tuple[bool, dict[int, int]]:
-        """(marker present, checkpoints) in one query."""
-        marker, checkpoints = False, {}
-        for doc in self._checkpoints.find({"collection": collection}):
-            if doc.get(MARKER):
-                marker = True
-            else:
-                checkpoints[int(doc["partition"])] = int(doc["offset"])
-        return marker, checkpoints
+        return stored_state(self._db, collection)
 
     def load_checkpoints(self, collection: str | None = None) -> dict[int, int]:
         return self._stored(collection or self.current)[1]

@@ -141,8 +141,11 @@ class RedisTallies:
     def snapshot(self) -> dict[str, Any]:
         """The model as plain data, shaped like ``TallyView.summary()``."""
         with self._client.pipeline(transaction=True) as pipe:
-            for name in (BANDS, ALBUMS, SECONDS, TOTAL, CHECKPOINT):
-                pipe.hgetall(self.key(name)) if name != TOTAL else pipe.get(self.key(name))
+            pipe.hgetall(self.key(BANDS))
+            pipe.hgetall(self.key(ALBUMS))
+            pipe.hgetall(self.key(SECONDS))
+            pipe.get(self.key(TOTAL))
+            pipe.hgetall(self.key(CHECKPOINT))
             bands, albums, seconds, total, checkpoints = pipe.execute()
         return {
             "bands": {_text(k): int(v) for k, v in bands.items()},
