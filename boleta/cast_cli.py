@@ -17,7 +17,9 @@ from boleta.votefile import SeedVote, VoteFileError, read_votes
 from proto.boleta.v1 import voting_pb2, voting_pb2_grpc
 
 
-def cast_one(target: str, token: str, console: Console, **fields: str) -> int:
+def cast_one(
+    target: str, token: str, console: Console, tls_roots: bytes | None = None, **fields: str
+) -> int:
     vote = to_proto(
         SeedVote(
             name=fields["band"],
@@ -30,7 +32,7 @@ def cast_one(target: str, token: str, console: Console, **fields: str) -> int:
     )
 
     async def call() -> voting_pb2.CastVoteResponse:
-        async with channel(target, token) as chan:
+        async with channel(target, token, tls_roots) as chan:
             stub = voting_pb2_grpc.VotingServiceStub(chan)
             reply: voting_pb2.CastVoteResponse = await stub.CastVote(
                 voting_pb2.CastVoteRequest(vote=vote), timeout=15
@@ -55,7 +57,14 @@ def cast_one(target: str, token: str, console: Console, **fields: str) -> int:
     return 0
 
 
-def cast_file(path: Path, target: str, token: str, batch_size: int, console: Console) -> int:
+def cast_file(
+    path: Path,
+    target: str,
+    token: str,
+    batch_size: int,
+    console: Console,
+    tls_roots: bytes | None = None,
+) -> int:
     try:
         votes = [to_proto(v) for v in read_votes(path)]
     except VoteFileError as exc:
@@ -64,7 +73,7 @@ def cast_file(path: Path, target: str, token: str, batch_size: int, console: Con
 
     async def run(progress: Progress) -> CastSummary:
         task = progress.add_task("casting", total=len(votes))
-        async with channel(target, token) as chan:
+        async with channel(target, token, tls_roots) as chan:
             stub = voting_pb2_grpc.VotingServiceStub(chan)
             return await cast_batches(
                 stub, votes, batch_size, on_progress=lambda n: progress.advance(task, n)

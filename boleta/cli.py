@@ -252,8 +252,9 @@ def cast(
 
     settings = _settings()
     address = target or f"{settings.command_host}:{settings.command_port}"
+    roots = services.tls_roots(settings)
     if file is not None:
-        code = cast_cli.cast_file(file, address, settings.command_token, batch_size, console)
+        code = cast_cli.cast_file(file, address, settings.command_token, batch_size, console, roots)
     else:
         missing = [
             n
@@ -267,6 +268,7 @@ def cast(
             address,
             settings.command_token,
             console,
+            roots,
             band=band or "",
             album=album or "",
             year=year or "",

@@ -40,8 +40,17 @@ def to_proto(vote: SeedVote) -> voting_pb2.Vote:
     )
 
 
-def channel(target: str, token: str = "") -> grpc.aio.Channel:
+def channel(target: str, token: str = "", tls_roots: bytes | None = None) -> grpc.aio.Channel:
+    """A channel to the command service: TLS when ``tls_roots`` (PEM) is given, and the
+    bearer token on every call when ``token`` is (over TLS, or a local connection)."""
     options = [("grpc.max_send_message_length", 8 * 1024 * 1024)]
+    if tls_roots is not None:
+        creds = grpc.ssl_channel_credentials(root_certificates=tls_roots)
+        if token:
+            creds = grpc.composite_channel_credentials(
+                creds, grpc.access_token_call_credentials(token)
+            )
+        return grpc.aio.secure_channel(target, creds, options=options)
     if token:
         call_creds = grpc.access_token_call_credentials(token)
         creds = grpc.composite_channel_credentials(grpc.local_channel_credentials(), call_creds)

@@ -20,7 +20,8 @@ def cast_demo(settings: Settings, count: int, console: Console) -> None:
     votes = [to_proto(v) for v in demo.generate(count)]
 
     async def run() -> None:
-        async with channel(services.command_target(settings), settings.command_token) as chan:
+        target, roots = services.command_target(settings), services.tls_roots(settings)
+        async with channel(target, settings.command_token, roots) as chan:
             summary = await cast_batches(voting_pb2_grpc.VotingServiceStub(chan), votes)
         print_summary(summary, console)
 

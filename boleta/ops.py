@@ -31,7 +31,7 @@ from projections.redis_sink import RedisTallies
 def results(settings: Settings) -> dict[str, Any]:
     with redis_client(settings) as client:
         snapshot = RedisTallies(client, tag=settings.tallies_tag).snapshot()
-        consumer = replay_consumer(settings.kafka_bootstrap, "results")
+        consumer = replay_consumer(settings.kafka_bootstrap, "results", settings.kafka_security)
         try:
             ends = end_offsets(consumer, settings.topic)
         finally:
@@ -51,7 +51,7 @@ def _audit_documents(db: Database[dict[str, Any]]) -> tuple[list[dict[str, Any]]
 def verify(settings: Settings, console: Console, wait_s: float = 60.0) -> checks.Report:
     """Fold the log and compare it with both read models (invariants 2 and 3)."""
     report = checks.Report()
-    consumer = replay_consumer(settings.kafka_bootstrap, "verify")
+    consumer = replay_consumer(settings.kafka_bootstrap, "verify", settings.kafka_security)
     db = mongo_db(settings)
     try:
         ends = end_offsets(consumer, settings.topic)
@@ -95,7 +95,9 @@ def verify(settings: Settings, console: Console, wait_s: float = 60.0) -> checks
 
 
 def run_rebuild(settings: Settings, model: Model, console: Console) -> RebuildResult:
-    consumer = replay_consumer(settings.kafka_bootstrap, f"rebuild-{model}")
+    consumer = replay_consumer(
+        settings.kafka_bootstrap, f"rebuild-{model}", settings.kafka_security
+    )
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),

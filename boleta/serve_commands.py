@@ -28,12 +28,20 @@ def load_catalog(settings: Settings) -> Catalog | None:
     return parse_catalog(Path(settings.catalog_file).read_bytes())
 
 
+def load_tls(settings: Settings) -> tuple[bytes, bytes] | None:
+    """The gRPC server's PEM (key, certificate chain), or None for plaintext."""
+    if not settings.command_tls_cert:
+        return None
+    return Path(settings.command_tls_key).read_bytes(), Path(settings.command_tls_cert).read_bytes()
+
+
 def build_vote_log(settings: Settings) -> KafkaVoteLog:
     config = producer_config(
         settings.kafka_bootstrap,
         linger_ms=settings.kafka_linger_ms,
         delivery_timeout_ms=settings.kafka_delivery_timeout_ms,
         compression=settings.kafka_compression,
+        extra=settings.kafka_security,
     )
     return KafkaVoteLog(config, settings.topic, vote_cast_codec())
 
@@ -54,7 +62,12 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     )
     address = f"{settings.command_host}:{settings.command_port}"
     server, health = create_server(
-        handler, metrics, address, settings.command_ack_timeout_s, settings.command_token
+        handler,
+        metrics,
+        address,
+        settings.command_ack_timeout_s,
+        settings.command_token,
+        load_tls(settings),
     )
     if stop is None:
         stop = asyncio.Event()
@@ -64,7 +77,13 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     await server.start()
     for name in ("", SERVICE_NAME):
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
-    log.info("command service listening", address=address, topic=settings.topic)
+    log.info(
+        "command service listening",
+        address=address,
+        topic=settings.topic,
+        tls=bool(settings.command_tls_cert),
+        token=bool(settings.command_token),
+    )
     await stop.wait()
 
     log.info("draining", grace_s=GRACE_S, inflight=handler.inflight)

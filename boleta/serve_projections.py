@@ -58,9 +58,10 @@ def build_worker(
     settings: Settings, model: Model, stop: threading.Event, registry: CollectorRegistry
 ) -> ProjectionWorker:
     group = f"{settings.group_prefix}-{model}"
-    consumer = Consumer(consumer_config(settings.kafka_bootstrap, group))
+    security = settings.kafka_security
+    consumer = Consumer(consumer_config(settings.kafka_bootstrap, group, extra=security))
     dead_letters = DeadLetters(
-        {"bootstrap.servers": settings.kafka_bootstrap}, settings.dlq_topic, group
+        {"bootstrap.servers": settings.kafka_bootstrap, **security}, settings.dlq_topic, group
     )
     return ProjectionWorker(
         consumer,

@@ -6,6 +6,7 @@ import sys
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -24,8 +25,18 @@ class AppService:
     url: Callable[[Settings], str]
 
 
-def grpc_serving(target: str, timeout: float = 1.0) -> bool:
-    with grpc.insecure_channel(target) as chan:
+def tls_roots(settings: Settings) -> bytes | None:
+    """The PEM roots a client of the command service trusts; None when it is not TLS."""
+    path = settings.command_tls_roots
+    return Path(path).read_bytes() if path else None
+
+
+def grpc_serving(target: str, timeout: float = 1.0, roots: bytes | None = None) -> bool:
+    if roots is not None:
+        chan = grpc.secure_channel(target, grpc.ssl_channel_credentials(roots))
+    else:
+        chan = grpc.insecure_channel(target)
+    with chan:
         try:
             reply = health_pb2_grpc.HealthStub(chan).Check(
                 health_pb2.HealthCheckRequest(service=""), timeout=timeout
@@ -55,7 +66,7 @@ def app_services(settings: Settings) -> list[AppService]:
             (*cli, "serve", "commands"),
             settings.command_port,
             "BOLETA_COMMAND_PORT",
-            lambda s: grpc_serving(command_target(s)),
+            lambda s: grpc_serving(command_target(s), roots=tls_roots(s)),
             lambda s: f"grpc://{command_target(s)} (metrics :{s.command_metrics_port})",
         ),
         AppService(

@@ -54,6 +54,12 @@ class Settings:
     command_metrics_port: int = 9100
     command_ack_timeout_s: float = 5.0
     command_max_inflight: int = 20_000
+    # TLS of the gRPC API: the server serves TLS with a PEM certificate chain and key;
+    # clients (`boleta cast`, `boleta up`'s probe) trust the PEM roots in command_tls_ca,
+    # or the server's own certificate (self-signed) when only that is set.
+    command_tls_cert: str = ""
+    command_tls_key: str = ""
+    command_tls_ca: str = ""
     default_contest: str = "main"
     catalog_file: str = ""
     # Projection workers. Groups are "<group_prefix>-tallies" and "<group_prefix>-audit".
@@ -72,6 +78,12 @@ class Settings:
     kafka_linger_ms: int = 5
     kafka_delivery_timeout_ms: int = 10_000
     kafka_compression: str = "lz4"
+    # Kafka security, passed through to every confluent-kafka client (empty: plaintext).
+    kafka_security_protocol: str = ""
+    kafka_sasl_mechanism: str = ""
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: str = field(default="", repr=False)
+    kafka_ssl_ca: str = ""
 
     @property
     def kafka_host_port(self) -> tuple[str, int]:
@@ -86,6 +98,23 @@ class Settings:
     def mongo_host_port(self) -> tuple[str, int]:
         parts = urlsplit(self.mongo_url)
         return parts.hostname or "127.0.0.1", parts.port or 27017
+
+    @property
+    def kafka_security(self) -> dict[str, str]:
+        """The librdkafka security properties that are set (SASL/SSL), for every client."""
+        given = {
+            "security.protocol": self.kafka_security_protocol,
+            "sasl.mechanism": self.kafka_sasl_mechanism,
+            "sasl.username": self.kafka_sasl_username,
+            "sasl.password": self.kafka_sasl_password,
+            "ssl.ca.location": self.kafka_ssl_ca,
+        }
+        return {key: value for key, value in given.items() if value}
+
+    @property
+    def command_tls_roots(self) -> str:
+        """The PEM file a client trusts for the gRPC API; empty when it is not TLS."""
+        return self.command_tls_ca or self.command_tls_cert
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -138,6 +167,11 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     if settings.partitions < 1:
         raise SettingsError(f"BOLETA_PARTITIONS={settings.partitions}: must be at least 1")
     settings.kafka_host_port  # noqa: B018 - validates the bootstrap address early
+    if bool(settings.command_tls_cert) != bool(settings.command_tls_key):
+        raise SettingsError(
+            "BOLETA_COMMAND_TLS_CERT and BOLETA_COMMAND_TLS_KEY go together: set both "
+            "(PEM files) for a TLS gRPC API, or neither"
+        )
     if not (settings.tallies_tag.startswith("{") and settings.tallies_tag.endswith("}")):
         raise SettingsError(
             f"BOLETA_TALLIES_TAG={settings.tallies_tag!r}: must be a hash tag like {{tallies}}"

@@ -22,8 +22,10 @@ def create_server(
     address: str,
     ack_timeout_s: float,
     token: str = "",
+    tls: tuple[bytes, bytes] | None = None,
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
-    """A server listening on ``address`` (SO_REUSEPORT on, so processes can share the port)."""
+    """A server listening on ``address`` (SO_REUSEPORT on, so processes can share the port),
+    with TLS when ``tls`` holds a PEM (private key, certificate chain)."""
     server = grpc.aio.server(
         interceptors=[ServiceInterceptor(metrics, token)],
         options=[
@@ -48,6 +50,10 @@ def create_server(
         ),
         server,
     )
-    if server.add_insecure_port(address) == 0:
+    if tls is not None:
+        port = server.add_secure_port(address, grpc.ssl_server_credentials([tls]))
+    else:
+        port = server.add_insecure_port(address)
+    if port == 0:
         raise OSError(f"cannot listen on {address}: the port is taken or the address is wrong")
     return server, health_servicer

@@ -12,8 +12,9 @@ from domain import EventCodec, UndecodableEvent, VoteCast
 from domain.projection import Delivered
 
 
-def replay_consumer(bootstrap: str, purpose: str) -> Consumer:
-    """A consumer outside any live group (it only assigns), tuned for throughput."""
+def replay_consumer(bootstrap: str, purpose: str, extra: dict[str, Any] | None = None) -> Consumer:
+    """A consumer outside any live group (it only assigns), tuned for throughput.
+    ``extra``: more librdkafka properties (e.g. SASL/SSL)."""
     return Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -24,6 +25,7 @@ def replay_consumer(bootstrap: str, purpose: str) -> Consumer:
             "max.partition.fetch.bytes": 8 * 1024 * 1024,
             "queued.max.messages.kbytes": 256 * 1024,
             "client.id": f"boleta-{purpose}",
+            **(extra or {}),
         }
     )
 
