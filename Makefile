@@ -3,14 +3,14 @@ UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --frozen
 DEMO_VOTES ?= 1000
 
-.PHONY: up test deps install lint proto unit integration down status clean webapp webapp-test
+.PHONY: up test deps install lint proto unit integration chaos down status clean webapp webapp-test
 
 up: install webapp
 	$(RUN) boleta up --demo $(DEMO_VOTES)
 
 test: install lint webapp
 	cd webapp && npm test
-	$(RUN) pytest tests/unit tests/integration tests/infra tests/e2e
+	$(RUN) pytest tests/unit tests/integration tests/infra tests/e2e tests/chaos
 
 deps:
 	@infra/local/bootstrap.sh
@@ -29,6 +29,11 @@ unit: deps
 
 integration: install
 	$(RUN) pytest tests/integration
+
+# Faults on a private stack (own ports and state dir); CHAOS_VOTES=100000 for a soak.
+CHAOS_VOTES ?= 3000
+chaos: install
+	$(RUN) pytest tests/chaos --chaos-votes $(CHAOS_VOTES)
 
 webapp:
 	cd webapp && npm ci --no-audit --no-fund && npm run build

@@ -1,8 +1,18 @@
-"""Markers shared by every suite: integration tests need the real local stack."""
+"""Markers shared by every suite: integration tests need the real local stack; chaos tests
+run their own private stack. ``--chaos-votes`` sizes the chaos suite (raise it to soak)."""
 
 from __future__ import annotations
 
 import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--chaos-votes",
+        type=int,
+        default=3000,
+        help="votes each chaos test casts while its fault strikes (raise it for a soak)",
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -10,3 +20,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         path = str(item.path)
         if "/tests/integration/" in path:
             item.add_marker(pytest.mark.integration)
+        elif "/tests/chaos/" in path:
+            item.add_marker(pytest.mark.chaos)

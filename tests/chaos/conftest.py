@@ -1,0 +1,102 @@
+"""Fixtures of the chaos suite: one private stack per session, one fresh boleta per test
+(own topics, tallies hash tag, consumer groups, database; own processes), and the table of
+every test's counts, written to ``test-artifacts/chaos.{md,json}`` at the end."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from boleta.settings import REPO_ROOT, Settings
+from tests.chaos.checks import Row, check_world, write_report
+from tests.chaos.load import Ledger, VoteLoad
+from tests.chaos.stack import App, PrivateStack
+
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+
+
+@dataclass
+class Chaos:
+    """One test's boleta: its settings, processes, vote load and row of the table."""
+
+    stack: PrivateStack
+    world: Settings
+    apps: dict[str, App]
+    row: Row
+    votes: int
+    loads: list[VoteLoad] = field(default_factory=list)
+
+    @property
+    def target(self) -> str:
+        return f"{self.world.command_host}:{self.world.command_port}"
+
+    def load(self, flow_s: float = 15.0, resend_every: int = 0) -> VoteLoad:
+        """Start casting ``votes`` votes, spread over about ``flow_s`` seconds."""
+        load = VoteLoad(
+            self.target, self.votes, rate=self.votes / flow_s, resend_every=resend_every
+        )
+        self.loads.append(load)
+        return load.start()
+
+    def check(self, ledger: Ledger, poison: set[tuple[int, int]] | None = None) -> None:
+        failures = check_world(self.row, self.world, ledger, poison)
+        assert not failures, "\n".join(failures)
+
+
+@pytest.fixture(scope="session")
+def chaos_votes(request: pytest.FixtureRequest) -> int:
+    votes = int(request.config.getoption("--chaos-votes"))
+    assert votes >= 100, "--chaos-votes must be at least 100"
+    return votes
+
+
+@pytest.fixture(scope="session")
+def private_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateStack]:
+    stack = PrivateStack(tmp_path_factory.mktemp("chaos") / "home")
+    try:
+        stack.up()
+        yield stack
+    finally:
+        stack.down()
+
+
+@pytest.fixture(scope="session")
+def chaos_rows(chaos_votes: int) -> Iterator[list[Row]]:
+    rows: list[Row] = []
+    started = time.time()
+    yield rows
+    if rows:
+        write_report(rows, ARTIFACTS, chaos_votes, started)
+
+
+@pytest.fixture
+def chaos(
+    private_stack: PrivateStack,
+    chaos_rows: list[Row],
+    chaos_votes: int,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> Iterator[Chaos]:
+    doc = (request.function.__doc__ or request.node.name).strip().splitlines()[0]
+    row = Row(fault=doc.rstrip("."))
+    chaos_rows.append(row)
+    started = time.monotonic()
+    world = private_stack.world()
+    apps = private_stack.apps(world, tmp_path / "logs")
+    try:
+        for app in apps.values():
+            app.spawn()
+        for app in apps.values():
+            app.wait_ready()
+        yield Chaos(private_stack, world, apps, row, chaos_votes)
+    finally:
+        for app in apps.values():
+            app.stop()
+        row.seconds = time.monotonic() - started
+        if row.result == "not checked":
+            row.result = "FAIL: did not reach the checks"
+        private_stack.drop(world)

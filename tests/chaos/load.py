@@ -1,0 +1,186 @@
+"""Votes cast continuously through the command service, with a ledger of every outcome.
+
+Callers send ``CastVotes`` batches at a steady rate. A call that fails with a retryable
+status (``UNAVAILABLE``, ``RESOURCE_EXHAUSTED``, ``DEADLINE_EXCEEDED``, ``CANCELLED``
+while the service restarts), or a vote rejected as ``unavailable``/``resource_exhausted``,
+is sent again with the same vote_id until it is acknowledged. ``resend_every`` sends every
+n-th acknowledged vote once more with the same vote_id, as a client that never saw the
+reply would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+
+import grpc
+
+from proto.boleta.v1 import voting_pb2, voting_pb2_grpc
+from tests.integration.projection_helpers import BANDS
+
+RETRY_CODES = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.CANCELLED,
+}
+RETRY_REASONS = {"unavailable", "resource_exhausted"}
+CHANNEL_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.min_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+]
+
+
+def make_votes(count: int) -> list[voting_pb2.Vote]:
+    return [
+        voting_pb2.Vote(
+            vote_id=str(uuid.uuid4()),
+            band=BANDS[i % len(BANDS)],
+            album=f"Album {i % 3}",
+            year=str(1990 + i % 30),
+            rank=f"{1 + i % 10}",
+        )
+        for i in range(count)
+    ]
+
+
+@dataclass
+class Ledger:
+    sent: set[str] = field(default_factory=set)
+    acknowledged: set[str] = field(default_factory=set)
+    rejected: Counter[str] = field(default_factory=Counter)
+    retried_codes: Counter[str] = field(default_factory=Counter)
+    resent: int = 0
+    calls: int = 0
+
+
+class VoteLoad:
+    """``total`` votes at about ``rate`` votes/s from ``callers`` concurrent callers."""
+
+    def __init__(
+        self,
+        target: str,
+        total: int,
+        rate: float = 400.0,
+        batch: int = 40,
+        callers: int = 4,
+        resend_every: int = 0,
+        give_up_s: float = 240.0,
+    ) -> None:
+        self.target = target
+        self.votes = make_votes(total)
+        self.rate = rate
+        self.batch = batch
+        self.callers = callers
+        self.resend_every = resend_every
+        self.give_up_s = give_up_s
+        self.ledger = Ledger()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="vote-load", daemon=True)
+        self._next_at = 0.0
+        self._resent: set[str] = set()
+
+    # -- the test's side ---------------------------------------------------------------
+    def start(self) -> VoteLoad:
+        self._thread.start()
+        return self
+
+    @property
+    def acknowledged(self) -> int:
+        return len(self.ledger.acknowledged)
+
+    def flowing(self) -> bool:
+        return self._thread.is_alive()
+
+    def wait(self) -> Ledger:
+        self._thread.join(self.give_up_s + 60)
+        assert not self._thread.is_alive(), "the vote load did not finish"
+        if self.error is not None:
+            raise self.error
+        return self.ledger
+
+    # -- the load's thread -------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._load())
+        except BaseException as exc:
+            self.error = exc
+
+    async def _paced(self, size: int) -> None:
+        now = time.monotonic()
+        at = max(now, self._next_at)
+        self._next_at = at + size / self.rate
+        await asyncio.sleep(at - now)
+
+    async def _load(self) -> None:
+        batches = [self.votes[i : i + self.batch] for i in range(0, len(self.votes), self.batch)]
+        queue: asyncio.Queue[list[voting_pb2.Vote]] = asyncio.Queue()
+        for batch in batches:
+            queue.put_nowait(batch)
+        deadline = time.monotonic() + self.give_up_s
+        async with grpc.aio.insecure_channel(self.target, options=CHANNEL_OPTIONS) as channel:
+            stub = voting_pb2_grpc.VotingServiceStub(channel)
+            callers = [self._caller(stub, queue, deadline) for _ in range(self.callers)]
+            await asyncio.gather(*callers)
+
+    async def _caller(
+        self,
+        stub: voting_pb2_grpc.VotingServiceStub,
+        queue: asyncio.Queue[list[voting_pb2.Vote]],
+        deadline: float,
+    ) -> None:
+        while not queue.empty():
+            pending = queue.get_nowait()
+            await self._paced(len(pending))
+            resend: list[voting_pb2.Vote] = []
+            while pending:
+                assert time.monotonic() < deadline, f"{len(pending)} votes never acknowledged"
+                pending, acked = await self._call(stub, pending)
+                resend += [v for v in acked if self._resends(v)]
+                if pending:
+                    await asyncio.sleep(0.25)
+            if resend:
+                self.ledger.resent += len(resend)
+                queue.put_nowait(resend)
+
+    def _resends(self, vote: voting_pb2.Vote) -> bool:
+        """True, once, for every ``resend_every``-th vote (by its id)."""
+        if not self.resend_every or vote.vote_id in self._resent:
+            return False
+        chosen = int(vote.vote_id[-4:], 16) % self.resend_every == 0
+        if chosen:
+            self._resent.add(vote.vote_id)
+        return chosen
+
+    async def _call(
+        self, stub: voting_pb2_grpc.VotingServiceStub, pending: list[voting_pb2.Vote]
+    ) -> tuple[list[voting_pb2.Vote], list[voting_pb2.Vote]]:
+        """One CastVotes call: (the votes to send again, the votes acknowledged now)."""
+        ledger = self.ledger
+        ledger.sent.update(v.vote_id for v in pending)
+        ledger.calls += 1
+        try:
+            reply = await stub.CastVotes(voting_pb2.CastVotesRequest(votes=pending), timeout=10)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() not in RETRY_CODES:
+                raise
+            ledger.retried_codes[exc.code().name] += len(pending)
+            return pending, []
+        again: list[voting_pb2.Vote] = []
+        acked: list[voting_pb2.Vote] = []
+        for vote, result in zip(pending, reply.results, strict=True):
+            if result.HasField("accepted"):
+                assert result.accepted.vote_id == vote.vote_id
+                acked.append(vote)
+            elif result.rejected.reason in RETRY_REASONS:
+                ledger.retried_codes[result.rejected.reason] += 1
+                again.append(vote)
+            else:
+                ledger.rejected[result.rejected.reason] += 1
+        ledger.acknowledged.update(v.vote_id for v in acked)
+        return again, acked

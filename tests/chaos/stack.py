@@ -1,0 +1,186 @@
+"""A private boleta for the chaos suite: its own state directory and ports, its services
+and processes started, faulted and stopped only through their own pids.
+
+It never touches the default stack (9092, 6379, 27017, 50051, 8000) that other work on the
+same machine may be using.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import signal
+import subprocess
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import pymongo
+import redis
+
+from boleta import services, stack
+from boleta import settings as settings_mod
+from boleta.settings import Settings
+from boleta.stack import ferretdb, kafka
+from boleta.stack import redis as redis_service
+from tests.integration.projection_helpers import wait_for
+
+PORTS = {
+    "BOLETA_KAFKA_BOOTSTRAP": "127.0.0.1:29092",
+    "BOLETA_KAFKA_CONTROLLER_PORT": "29093",
+    "BOLETA_REDIS_URL": "redis://127.0.0.1:26379/0",
+    "BOLETA_MONGO_URL": "mongodb://127.0.0.1:27217/",
+    "BOLETA_COMMAND_PORT": "25051",
+    "BOLETA_COMMAND_METRICS_PORT": "29100",
+    "BOLETA_TALLIES_METRICS_PORT": "29101",
+    "BOLETA_AUDIT_METRICS_PORT": "29102",
+    "BOLETA_QUERY_PORT": "28000",
+    "BOLETA_KAFKA_HEAP": "256m",
+}
+PARTITIONS = 3
+
+
+def private_settings(home: Path) -> Settings:
+    return settings_mod.load({**PORTS, "BOLETA_HOME": str(home)})
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    """The process environment that makes a child boleta read exactly ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(settings_mod.PREFIX)}
+    for f in dataclasses.fields(Settings):
+        env[settings_mod.PREFIX + f.name.upper()] = str(getattr(settings, f.name))
+    return env
+
+
+@dataclass
+class App:
+    """One boleta process (``serve commands``, ``project tallies|audit``), run by the test."""
+
+    service: services.AppService
+    settings: Settings
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    _log: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.service.name
+
+    def start(self, timeout: float = 90) -> None:
+        self.spawn()
+        self.wait_ready(timeout)
+
+    def spawn(self) -> None:
+        assert not self.running(), f"{self.name} is already running"
+        self._log = self._log or self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            list(self.service.argv),
+            env=environment(self.settings),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        wait_for(
+            lambda: self.service.ready(self.settings) or not self.running(),
+            timeout,
+            f"{self.name} to be ready",
+        )
+        assert self.running(), f"{self.name} exited at start:\n{self.log_tail()}"
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: the process dies wherever it is, mid-batch included."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(30)
+
+    def terminate(self, timeout: float = 60) -> int:
+        """SIGTERM and wait: the exit code."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    def stop(self) -> None:
+        if self.running():
+            try:
+                self.terminate(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log_tail(self, lines: int = 20) -> str:
+        text = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+
+class PrivateStack:
+    """Kafka, Redis and FerretDB on the chaos ports, under one temporary BOLETA_HOME."""
+
+    def __init__(self, home: Path) -> None:
+        self.settings = private_settings(home)
+
+    def up(self) -> None:
+        stack.up(self.settings)
+
+    def down(self) -> None:
+        stack.down(self.settings)
+
+    def world(self) -> Settings:
+        """Settings of a fresh boleta on this stack: own topics, tag, groups, database."""
+        unique = f"c{uuid.uuid4().hex[:10]}"
+        world = self.settings.replace(
+            topic=f"{unique}.votes",
+            dlq_topic=f"{unique}.votes.dlq",
+            tallies_tag=f"{{{unique}}}",
+            group_prefix=unique,
+            mongo_db=unique,
+        )
+        kafka.create_topics(world, PARTITIONS, world.topic, world.dlq_topic)
+        return world
+
+    def apps(self, world: Settings, logs: Path) -> dict[str, App]:
+        logs.mkdir(parents=True, exist_ok=True)
+        return {
+            s.name: App(s, world, logs / f"{s.name}.log")
+            for s in services.app_services(world)
+            if s.name != "queries"
+        }
+
+    # -- faults on the shared services -------------------------------------------------
+    def stop_kafka(self) -> None:
+        assert kafka.process(self.settings).stop(60), "Kafka was not running"
+
+    def start_kafka(self) -> None:
+        kafka.start(self.settings)
+        kafka.wait_ready(self.settings)
+
+    def restart_redis_wiped(self) -> None:
+        assert redis_service.process(self.settings).stop(), "Redis was not running"
+        shutil.rmtree(self.settings.home / "redis")
+        redis_service.start(self.settings)
+        redis_service.wait_ready(self.settings)
+        with redis.Redis.from_url(self.settings.redis_url) as client:
+            assert client.dbsize() == 0, "Redis came back with data"
+
+    def restart_ferretdb(self) -> None:
+        assert ferretdb.process(self.settings).stop(), "FerretDB was not running"
+        ferretdb.start(self.settings)
+        ferretdb.wait_ready(self.settings)
+
+    def drop(self, world: Settings) -> None:
+        """Remove a world's topics, keys and database."""
+        kafka.admin(world).delete_topics([world.topic, world.dlq_topic], operation_timeout=30)
+        with redis.Redis.from_url(world.redis_url) as client:
+            for key in client.scan_iter(match=f"*{world.tallies_tag}*", count=1000):
+                client.delete(key)
+        mongo: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(world.mongo_url)
+        with mongo:
+            mongo.drop_database(world.mongo_db)
