@@ -279,6 +279,70 @@ def cast(
     raise typer.Exit(code)
 
 
+@app.command("bench")
+def bench(
+    quick: Annotated[bool, typer.Option("--quick", help="Small counts: under 2 minutes.")] = False,
+    full: Annotated[bool, typer.Option("--full", help="The docs' run: 1,000,000 events.")] = False,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Seed-format votes for the load generator.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Directory of the JSON results.")] = None,
+) -> None:
+    """Measure every DESIGN.md target in one run; print a table and save it as JSON."""
+    from loadtest import bench as bench_mod
+
+    if quick and full:
+        err.print("[red]error:[/] give --quick or --full, not both")
+        raise typer.Exit(2)
+    plan = bench_mod.PLANS["quick" if quick else "full" if full else "default"]
+    settings = _settings()
+    try:
+        results = bench_mod.run(settings, plan, err, file)
+    except Exception as exc:
+        raise _fail(exc) from None
+    console.print(results.table())
+    path = results.save(out or settings_mod.REPO_ROOT / "bench" / "results")
+    console.print(f"saved {path}")
+
+
+@app.command(
+    "loadtest", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+)
+def loadtest(
+    ctx: typer.Context,
+    users: Annotated[int, typer.Option("--users", "-u")] = 50,
+    spawn_rate: Annotated[float, typer.Option("--spawn-rate", "-r")] = 25,
+    run_time: Annotated[str, typer.Option("--run-time", "-t")] = "60s",
+    file: Annotated[Path | None, typer.Option("--file", help="Seed-format votes.")] = None,
+    target: Annotated[str | None, typer.Option(help="host:port of the command service")] = None,
+    out: Annotated[Path | None, typer.Option(help="Directory of Locust's reports.")] = None,
+) -> None:
+    """Run Locust headless against the command service; write its HTML and CSV reports.
+
+    Extra arguments go to Locust (e.g. `-- --batch-size 500`)."""
+    import subprocess
+    import sys
+    import time
+
+    settings = _settings()
+    reports = out or settings_mod.REPO_ROOT / "bench" / "results"
+    reports.mkdir(parents=True, exist_ok=True)
+    prefix = reports / f"locust-{time.strftime('%Y%m%dT%H%M%S')}"
+    argv = [
+        sys.executable, "-m", "locust", "--headless", "--only-summary",
+        "-f", str(settings_mod.REPO_ROOT / "loadtest" / "locustfile.py"),
+        "--host", target or f"{settings.command_host}:{settings.command_port}",
+        "-u", str(users), "-r", str(spawn_rate), "-t", run_time, "--stop-timeout", "30",
+        "--csv", str(prefix), "--html", f"{prefix}.html", "--json-file", str(prefix),
+        *(["--votes-file", str(file)] if file else []),
+        *(["--token", settings.command_token] if settings.command_token else []),
+        *ctx.args,
+    ]  # fmt: skip
+    code = subprocess.call(argv)
+    err.print(f"reports: {prefix}.html, {prefix}.json (final) and {prefix}_*.csv")
+    raise typer.Exit(code)
+
+
 def main() -> None:
     app(prog_name="boleta")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
 from pathlib import Path
 
 import pymongo
@@ -11,36 +9,19 @@ import pymongo.errors
 
 from boleta.settings import REPO_ROOT, Settings
 from boleta.stack.process import ManagedProcess, ensure_port_free, wait_until
-from boleta.stack.tools import require_tool, run_step
+from boleta.stack.tools import go_binary, go_build
 
 SOURCE_DIR = REPO_ROOT / "infra" / "local" / "ferretdb"
 SOURCES = ("go.mod", "go.sum", "main.go")
 
 
 def binary_path(settings: Settings) -> Path:
-    digest = hashlib.sha256()
-    for name in SOURCES:
-        digest.update((SOURCE_DIR / name).read_bytes())
-    return settings.cache_dir / f"ferretdb-{digest.hexdigest()[:12]}" / "boleta-ferretdb"
+    return go_binary(settings.cache_dir, SOURCE_DIR, SOURCES, "ferretdb")
 
 
 def install(settings: Settings) -> Path:
     """Build the FerretDB binary (once per source version; Go's caches make rebuilds quick)."""
-    binary = binary_path(settings)
-    if binary.exists():
-        return binary
-    go = require_tool("go", "Go 1.24+ to build FerretDB")
-    binary.parent.mkdir(parents=True, exist_ok=True)
-    partial = binary.with_suffix(".partial")
-    env = {**os.environ, "CGO_ENABLED": "0"}
-    run_step(
-        "building FerretDB v1 with Go (first time: a few minutes)",
-        [go, "build", "-trimpath", "-o", str(partial), "."],
-        cwd=SOURCE_DIR,
-        env=env,
-    )
-    partial.rename(binary)
-    return binary
+    return go_build(SOURCE_DIR, binary_path(settings), "FerretDB v1")
 
 
 def process(settings: Settings) -> ManagedProcess:

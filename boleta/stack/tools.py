@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -40,3 +42,28 @@ def run_step(
             f"{result.stdout[-3000:]}{result.stderr[-3000:]}"
         )
     console.print(f"[green]✓[/] {what}")
+
+
+def go_binary(cache_dir: Path, source_dir: Path, sources: Sequence[str], name: str) -> Path:
+    """Where the build of ``source_dir`` goes: keyed by a hash of its sources."""
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update((source_dir / source).read_bytes())
+    return cache_dir / f"{name}-{digest.hexdigest()[:12]}" / f"boleta-{name}"
+
+
+def go_build(source_dir: Path, binary: Path, what: str) -> Path:
+    """Build the Go program in ``source_dir`` into ``binary`` unless it is there already."""
+    if binary.exists():
+        return binary
+    go = require_tool("go", f"Go 1.24+ to build {what}")
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    partial = binary.with_suffix(".partial")
+    run_step(
+        f"building {what} with Go (first time: up to a few minutes)",
+        [go, "build", "-trimpath", "-o", str(partial), "."],
+        cwd=source_dir,
+        env={**os.environ, "CGO_ENABLED": "0"},
+    )
+    partial.rename(binary)
+    return binary

@@ -1,0 +1,173 @@
+"""Boleta processes started by the benchmark: private settings, readiness, peak RSS.
+
+Each process runs ``python -m boleta.cli ...`` with the benchmark's settings passed as
+``BOLETA_*`` variables, like a pod gets its ConfigMap. A sampler thread records the peak
+resident memory of every process (children included) while it runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+
+from boleta.services import grpc_serving
+from boleta.settings import PREFIX, Settings
+
+SAMPLE_S = 0.2
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """``settings`` as the ``BOLETA_*`` variables that rebuild it in a child process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX)}
+    for field in dataclasses.fields(settings):
+        env[PREFIX + field.name.upper()] = str(getattr(settings, field.name))
+    return env
+
+
+class PeakRss:
+    """Peak RSS (bytes) per role name, sampled from a thread."""
+
+    def __init__(self) -> None:
+        self.peaks: dict[str, int] = {}
+        self._watched: dict[str, psutil.Process] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="peak-rss", daemon=True)
+        self._thread.start()
+
+    def watch(self, role: str, pid: int) -> None:
+        with self._lock:
+            self._watched[role] = psutil.Process(pid)
+
+    def forget(self, role: str) -> None:
+        self.sample()
+        with self._lock:
+            self._watched.pop(role, None)
+
+    def sample(self) -> None:
+        with self._lock:
+            watched = list(self._watched.items())
+        for role, proc in watched:
+            try:
+                rss = proc.memory_info().rss + sum(
+                    c.memory_info().rss for c in proc.children(recursive=True)
+                )
+            except psutil.Error:
+                continue
+            self.peaks[role] = max(self.peaks.get(role, 0), rss)
+
+    def _run(self) -> None:
+        while not self._stop.wait(SAMPLE_S):
+            self.sample()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+@dataclasses.dataclass
+class AppProcess:
+    role: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def log_tail(self, lines: int = 20) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+class Apps:
+    """Starts boleta processes and stops all of them on exit; tracks their peak RSS."""
+
+    def __init__(self, log_dir: Path | None = None) -> None:
+        self.log_dir = log_dir or Path(tempfile.mkdtemp(prefix="boleta-bench-"))
+        self.rss = PeakRss()
+        self._running: list[AppProcess] = []
+
+    def start(self, role: str, settings: Settings, *argv: str) -> AppProcess:
+        log = self.log_dir / f"{role}.log"
+        with log.open("ab") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "boleta.cli", *argv],
+                env=settings_env(settings),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        app = AppProcess(role, proc, log)
+        self._running.append(app)
+        self.rss.watch(role, proc.pid)
+        return app
+
+    def wait(self, app: AppProcess, ready: Callable[[], bool], timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if not app.alive():
+                raise RuntimeError(f"{app.role} exited while starting:\n{app.log_tail()}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{app.role} not ready after {timeout:.0f}s:\n{app.log_tail()}")
+            time.sleep(0.1)
+
+    def commands(self, role: str, settings: Settings) -> AppProcess:
+        return self.start(role, settings, "serve", "commands")
+
+    def stop(self, *apps: AppProcess) -> None:
+        for app in apps:
+            self.rss.forget(app.role)
+            app.stop()
+            if app in self._running:
+                self._running.remove(app)
+
+    def close(self) -> None:
+        self.stop(*list(self._running))
+        self.rss.close()
+
+
+@contextmanager
+def command_service(
+    apps: Apps, settings: Settings, processes: int, role: str = "commands"
+) -> Iterator[str]:
+    """``processes`` command services sharing one port (SO_REUSEPORT); yields host:port."""
+    target = f"{settings.command_host}:{settings.command_port}"
+    started = [
+        apps.commands(role if processes == 1 else f"{role}-{i + 1}", settings)
+        for i in range(processes)
+    ]
+    try:
+        for app in started:
+            apps.wait(app, lambda: grpc_serving(target))
+        time.sleep(0.5 if processes > 1 else 0)  # let every process bind before load comes
+        for app in started:
+            if not app.alive():
+                raise RuntimeError(f"{app.role} exited:\n{app.log_tail()}")
+        yield target
+    finally:
+        apps.stop(*started)

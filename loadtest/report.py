@@ -1,0 +1,138 @@
+"""The benchmark's figures, their targets (``DESIGN.md``, section Targets), table and JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+from rich.table import Table
+
+RSS_LIMIT_MB = 200.0
+
+
+@dataclass
+class Figure:
+    """One measured figure; ``ratio`` against its anchor, ``met`` against its target."""
+
+    label: str
+    value: float
+    unit: str
+    target: str = ""
+    ratio: float | None = None
+    met: bool | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def at_least(ratio: float, minimum: float) -> tuple[str, bool]:
+    return f">= {minimum:.0%} of anchor", ratio >= minimum
+
+
+class Results:
+    def __init__(self, mode: str, command: str) -> None:
+        self.figures: dict[str, Figure] = {}
+        self.rss_mb: dict[str, float] = {}
+        self.meta: dict[str, Any] = {
+            "mode": mode,
+            "command": command,
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": machine(),
+        }
+
+    def anchor(self, key: str, label: str, value: float, unit: str, **detail: Any) -> Figure:
+        figure = Figure(label, value, unit, target="anchor", detail=detail)
+        self.figures[key] = figure
+        return figure
+
+    def against(
+        self, key: str, label: str, value: float, unit: str, anchor: str, minimum: float, **d: Any
+    ) -> Figure:
+        """A rate measured against the anchor ``anchor``; met when at least ``minimum``x."""
+        ratio = value / self.figures[anchor].value
+        target, met = at_least(ratio, minimum)
+        figure = Figure(label, value, unit, target, ratio, met, {"anchor": anchor, **d})
+        self.figures[key] = figure
+        return figure
+
+    def add(self, key: str, figure: Figure) -> Figure:
+        self.figures[key] = figure
+        return figure
+
+    def memory(self, peaks: dict[str, int]) -> None:
+        self.rss_mb = {role: rss / 2**20 for role, rss in sorted(peaks.items())}
+        for role, mb in self.rss_mb.items():
+            self.figures[f"rss_{role}"] = Figure(
+                f"peak RSS: {role}",
+                mb,
+                "MB",
+                f"< {RSS_LIMIT_MB:.0f} MB",
+                mb / RSS_LIMIT_MB,
+                mb < RSS_LIMIT_MB,
+            )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.meta,
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "figures": {k: asdict(f) for k, f in self.figures.items()},
+            "peak_rss_mb": self.rss_mb,
+        }
+
+    def save(self, directory: Path) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        path = directory / f"bench-{self.meta['mode']}-{stamp}.json"
+        path.write_text(json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n")
+        return path
+
+    def table(self) -> Table:
+        table = Table(
+            "figure", "value", "target", "ratio", "met",
+            title=f"boleta bench ({self.meta['mode']})",
+        )  # fmt: skip
+        for figure in self.figures.values():
+            met = (
+                "" if figure.met is None else ("[green]met[/]" if figure.met else "[red]not met[/]")
+            )
+            ratio = "" if figure.ratio is None else f"{figure.ratio:.2f}"
+            table.add_row(figure.label, value_text(figure), figure.target, ratio, met)
+        return table
+
+
+def value_text(figure: Figure) -> str:
+    text = (
+        f"{figure.value:,.0f} {figure.unit}"
+        if figure.value >= 100
+        else (f"{figure.value:,.1f} {figure.unit}")
+    )
+    p50, p99 = figure.detail.get("p50_ms"), figure.detail.get("p99_ms")
+    if p50 is not None and p99 is not None and figure.unit != "ms":
+        text += f" (p50 {p50:.1f} ms, p99 {p99:.1f} ms)"
+    return text
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": _cpu_model(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
