@@ -158,6 +158,12 @@ class PrivateStack:
     def stop_kafka(self) -> None:
         assert kafka.process(self.settings).stop(60), "Kafka was not running"
 
+    def kill_kafka(self) -> None:
+        """SIGKILL: no controlled shutdown, the broker recovers its log at the next start."""
+        process = kafka.process(self.settings)
+        assert process.pid() is not None, "Kafka was not running"
+        process.kill()
+
     def start_kafka(self) -> None:
         kafka.start(self.settings)
         kafka.wait_ready(self.settings)
