@@ -12,7 +12,7 @@ from rich.console import Console
 from boleta import demo, services, stack
 from boleta.cast_cli import print_summary
 from boleta.client import cast_batches, channel, to_proto
-from boleta.settings import Settings
+from boleta.settings import Settings, redacted
 from proto.boleta.v1 import voting_pb2_grpc
 
 
@@ -51,8 +51,8 @@ def run_foreground(settings: Settings, console: Console, demo_votes: int = 0) ->
             console.print(f"[green]✓[/] {app.name:<8} {app.url(settings)}")
         host, port = settings.kafka_host_port
         console.print(f"\nKafka     {host}:{port}  (topics {settings.topic}, {settings.dlq_topic})")
-        console.print(f"Redis     {settings.redis_url}")
-        console.print(f"MongoDB   {settings.mongo_url}  (FerretDB)")
+        console.print(f"Redis     {redacted(settings.redis_url)}")
+        console.print(f"MongoDB   {redacted(settings.mongo_url)}  (FerretDB)")
         for app in apps:
             console.print(f"{app.name:<9} {app.url(settings)}")
         console.print(f"logs      {settings.home / 'logs'}")

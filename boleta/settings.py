@@ -120,6 +120,15 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
+def redacted(url: str) -> str:
+    """``url`` fit for a log or a terminal: a password in it becomes ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
 def _host_port(value: str, name: str, default_port: int) -> tuple[str, int]:
     host, _, port = value.strip().rpartition(":")
     if not host:

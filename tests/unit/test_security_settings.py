@@ -7,7 +7,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaException, Producer
 
 from boleta.serve_commands import build_vote_log
-from boleta.settings import SettingsError, load
+from boleta.settings import SettingsError, load, redacted
 from projections.log_reader import replay_consumer
 from projections.worker import consumer_config
 
@@ -64,3 +64,18 @@ def test_clients_trust_the_ca_or_else_the_server_certificate() -> None:
     both = {"BOLETA_COMMAND_TLS_CERT": "/c.pem", "BOLETA_COMMAND_TLS_KEY": "/k.pem"}
     assert load(both).command_tls_roots == "/c.pem"
     assert load({**both, "BOLETA_COMMAND_TLS_CA": "/ca.pem"}).command_tls_roots == "/ca.pem"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "mongodb://boleta:pw%40x@mongo:27017/?authSource=admin",
+            "mongodb://boleta:***@mongo:27017/?authSource=admin",
+        ),
+        ("redis://:pw@redis:6379/0", "redis://:***@redis:6379/0"),
+        ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+    ],
+)
+def test_urls_are_shown_without_their_password(url: str, shown: str) -> None:
+    assert redacted(url) == shown
