@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pymongo
@@ -9,10 +11,14 @@ import pymongo.errors
 
 from boleta.settings import REPO_ROOT, Settings
 from boleta.stack.process import ManagedProcess, ensure_port_free, wait_until
-from boleta.stack.tools import go_binary, go_build
+from boleta.stack.tools import go_binary, go_build, run_step
 
 SOURCE_DIR = REPO_ROOT / "infra" / "local" / "ferretdb"
-SOURCES = ("go.mod", "go.sum", "main.go")
+SOURCES = ("go.mod", "go.sum", "main.go", "patches.json")
+
+
+class PatchError(RuntimeError):
+    pass
 
 
 def binary_path(settings: Settings) -> Path:
@@ -21,7 +27,31 @@ def binary_path(settings: Settings) -> Path:
 
 def install(settings: Settings) -> Path:
     """Build the FerretDB binary (once per source version; Go's caches make rebuilds quick)."""
-    return go_build(SOURCE_DIR, binary_path(settings), "FerretDB v1")
+    binary = binary_path(settings)
+    go_build(SOURCE_DIR, binary, "FerretDB v1", lambda go: _patched(go, binary.parent))
+    shutil.rmtree(binary.parent / "src", ignore_errors=True)  # the vendored copy (~100 MB)
+    return binary
+
+
+def _patched(go: str, workdir: Path) -> Path:
+    """A copy of our sources with vendored dependencies, patched by patches.json (each
+    patch replaces one exact line of a dependency, and says why)."""
+    build_dir = workdir / "src"
+    shutil.rmtree(build_dir, ignore_errors=True)
+    build_dir.mkdir(parents=True)
+    for source in ("go.mod", "go.sum", "main.go"):
+        shutil.copy2(SOURCE_DIR / source, build_dir / source)
+    run_step("vendoring FerretDB's modules", [go, "mod", "vendor"], cwd=build_dir)
+    for patch in json.loads((SOURCE_DIR / "patches.json").read_text()):
+        target = build_dir / "vendor" / patch["module"] / patch["file"]
+        text = target.read_text()
+        if text.count(patch["old"]) != 1:
+            raise PatchError(
+                f"{target} does not contain {patch['old']!r} exactly once: the pinned "
+                "module changed; update infra/local/ferretdb/patches.json"
+            )
+        target.write_text(text.replace(patch["old"], patch["new"]))
+    return build_dir
 
 
 def process(settings: Settings) -> ManagedProcess:

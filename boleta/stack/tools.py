@@ -6,7 +6,7 @@ import hashlib
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -52,16 +52,33 @@ def go_binary(cache_dir: Path, source_dir: Path, sources: Sequence[str], name: s
     return cache_dir / f"{name}-{digest.hexdigest()[:12]}" / f"boleta-{name}"
 
 
-def go_build(source_dir: Path, binary: Path, what: str) -> Path:
-    """Build the Go program in ``source_dir`` into ``binary`` unless it is there already."""
+def go_build(
+    source_dir: Path,
+    binary: Path,
+    what: str,
+    prepare: Callable[[str], Path] | None = None,
+) -> Path:
+    """Build the Go program in ``source_dir`` into ``binary`` unless it is there already.
+    ``prepare(go)`` may return another directory to build instead, with vendored and
+    patched dependencies (built with ``-mod=vendor``)."""
     if binary.exists():
         return binary
     go = require_tool("go", f"Go 1.24+ to build {what}")
     binary.parent.mkdir(parents=True, exist_ok=True)
     partial = binary.with_suffix(".partial")
+    if prepare is not None:
+        source_dir = prepare(go)
     run_step(
         f"building {what} with Go (first time: up to a few minutes)",
-        [go, "build", "-trimpath", "-o", str(partial), "."],
+        [
+            go,
+            "build",
+            "-trimpath",
+            *(["-mod=vendor"] if prepare is not None else []),
+            "-o",
+            str(partial),
+            ".",
+        ],
         cwd=source_dir,
         env={**os.environ, "CGO_ENABLED": "0"},
     )

@@ -49,3 +49,20 @@ def test_find_with_filter_sort_and_limit(mongo_db) -> None:  # type: ignore[no-u
     assert [d["cast_at"] for d in found] == [19, 17, 15]
     # An operator-shaped value is only a value when it sits inside an equality match.
     assert list(votes.find({"band": {"$eq": {"$ne": None}}})) == []
+
+
+def test_lookups_by_id_search_the_id_index(mongo_db) -> None:  # type: ignore[no-untyped-def]
+    """Our FerretDB build looks documents up by the _id index's own expression (see
+    infra/local/ferretdb/patches.json); unpatched v1.24.2 scans the whole table."""
+    votes = mongo_db["votes"]
+    votes.insert_many([{"_id": f"e{i}", "band": "A"} for i in range(20)])
+    plan = mongo_db.command("explain", {"find": "votes", "filter": {"_id": "e7"}})
+    steps = " ".join(plan["queryPlanner"]["Plan"])
+    assert "USING INDEX" in steps, steps
+    assert "__id_" in steps, steps
+    assert "SCAN" not in steps, steps
+    assert votes.find_one({"_id": "e7"}) == {"_id": "e7", "band": "A"}
+    assert votes.update_one({"_id": "e7"}, {"$set": {"band": "B"}}).modified_count == 1
+    assert votes.find_one({"_id": "e7"}) == {"_id": "e7", "band": "B"}
+    assert votes.delete_one({"_id": "e7"}).deleted_count == 1
+    assert votes.count_documents({}) == 19
