@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pymongo
+from pymongo import UpdateOne
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
@@ -27,6 +28,7 @@ from domain.readmodel import (
     CHECKPOINTS_COLLECTION,
     READMODELS_COLLECTION,
 )
+from domain.timeline import ENTRIES_FIELD, timeline_change, timeline_collection
 
 DUPLICATE_KEY = 11000
 MARKER = "marker"
@@ -55,6 +57,18 @@ def stored_state(db: Database[Doc], collection: str) -> tuple[bool, dict[int, in
         else:
             checkpoints[int(doc["partition"])] = int(doc["offset"])
     return marker, checkpoints
+
+
+def timeline_writes(documents: list[Doc]) -> list[UpdateOne]:
+    """One upsert per timeline block the counted votes fall in (domain.timeline)."""
+    return [
+        UpdateOne(
+            {"_id": key},
+            {"$set": {f"{ENTRIES_FIELD}.{field}": e for field, e in entries.items()}},
+            upsert=True,
+        )
+        for key, entries in timeline_change(documents).items()
+    ]
 
 
 def ensure_indexes(collection: Collection[Doc]) -> None:
@@ -110,7 +124,10 @@ class MongoAudit:
         if not marker:
             return None  # the audit log was wiped under us: re-seek (to 0) and heal
         documents, moved = audit_change(batch, stored)
-        inserted = self._insert(self._db[collection], documents)
+        inserted, counted = self._insert(self._db[collection], documents)
+        writes = timeline_writes(counted)
+        if writes:
+            self._db[timeline_collection(collection)].bulk_write(writes, ordered=True)
         for partition, offset in moved.items():
             self._checkpoints.update_one(
                 {"_id": self._checkpoint_id(collection, partition)},
@@ -129,17 +146,27 @@ class MongoAudit:
         return self._resolve() != self.current or not self._stored(self.current)[0]
 
     @staticmethod
-    def _insert(collection: Collection[Doc], documents: list[Doc]) -> int:
+    def _insert(collection: Collection[Doc], documents: list[Doc]) -> tuple[int, list[Doc]]:
+        """Insert; returns (documents inserted now, documents counted in the log). A
+        duplicate ``_id`` is this very vote, inserted before a crash or redelivery: counted.
+        A duplicate vote_id alone is another event of a counted vote: not counted."""
         if not documents:
-            return 0
+            return 0, []
         try:
-            return len(collection.insert_many(documents, ordered=False).inserted_ids)
+            return len(collection.insert_many(documents, ordered=False).inserted_ids), documents
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             others = [e for e in errors if e.get("code") != DUPLICATE_KEY]
             if others:
                 raise
-            return int(exc.details.get("nInserted", 0))
+            failed = {int(e["index"]) for e in errors}
+            counted = [d for i, d in enumerate(documents) if i not in failed]
+            counted += [
+                documents[i]
+                for i in sorted(failed)
+                if collection.find_one({"_id": documents[i]["_id"]}, {"_id": 1}) is not None
+            ]
+            return int(exc.details.get("nInserted", 0)), counted
 
     def count(self, collection: str | None = None) -> int:
         return int(self._db[collection or self._resolve()].count_documents({}))
@@ -164,10 +191,12 @@ class MongoAudit:
         """Drop a retired collection and its checkpoints (after a swap, once readers moved)."""
         if name == live_collection_name(self._db):
             raise ValueError(f"{name!r} is the live audit collection")
-        self._db.drop_collection(name)
-        self._checkpoints.delete_many({"collection": name})
+        self._drop(name)
 
     def drop(self) -> None:
-        name = self._fixed or self.current
+        self._drop(self._fixed or self.current)
+
+    def _drop(self, name: str) -> None:
         self._db.drop_collection(name)
+        self._db.drop_collection(timeline_collection(name))
         self._checkpoints.delete_many({"collection": name})

@@ -15,7 +15,11 @@ import msgspec
 from litestar import Controller, Litestar, Request, get
 from litestar.config.cors import CORSConfig
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import (
+    NotFoundException,
+    ServiceUnavailableException,
+    ValidationException,
+)
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.params import Parameter
@@ -25,14 +29,16 @@ from litestar.response.sse import ServerSentEventMessage
 from litestar.static_files import create_static_files_router
 
 from domain.validation import MAX_TEXT, MIN_YEAR
+from queries.cache import Coalescer
 from queries.results import RedisResults
 from queries.views import Health, ResultsView, VotePage, VoteView
-from queries.votes import BadCursorError, MongoVotes, VoteFilter
+from queries.votes import AuditBusyError, BadCursorError, MongoVotes, VoteFilter
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 VOTE_PARAMS = {"band", "album", "year", "since", "until", "limit", "cursor"}
 POLL_S = 0.25
 HEARTBEAT_S = 15.0
+PAGE_TTL_S = 1.0  # a page of the log may be this much older than the audit log itself
 
 
 @dataclass
@@ -41,6 +47,14 @@ class QueryConfig:
 
     cors_origins: list[str] = field(default_factory=list)
     webapp_dir: Path | None = None
+
+
+@dataclass
+class ReadCaches:
+    """Identical concurrent reads share one backend call (see queries.cache)."""
+
+    results: Coalescer[ResultsView] = field(default_factory=lambda: Coalescer(POLL_S, 1))
+    pages: Coalescer[VotePage] = field(default_factory=lambda: Coalescer(PAGE_TTL_S, 512))
 
 
 class ResultsFeed:
@@ -115,10 +129,13 @@ class ResultsController(Controller):
 
     @get("/", summary="Live tallies per band and album, total, offsets and lag")
     async def results(
-        self, results: NamedDependency[RedisResults], request: Request[Any, Any, Any]
+        self,
+        results: NamedDependency[RedisResults],
+        caches: NamedDependency[ReadCaches],
+        request: Request[Any, Any, Any],
     ) -> ResultsView:
         _reject_unknown(request, set())
-        return await results.read()
+        return await caches.results.get("results", results.read)
 
     @get("/stream", summary="The results as Server-Sent Events, one event per change")
     async def stream(
@@ -144,6 +161,7 @@ class VotesController(Controller):
     async def votes(
         self,
         votes: NamedDependency[MongoVotes],
+        caches: NamedDependency[ReadCaches],
         request: Request[Any, Any, Any],
         band: Annotated[str | None, Parameter(max_length=MAX_TEXT, min_length=1)] = None,
         album: Annotated[str | None, Parameter(max_length=MAX_TEXT, min_length=1)] = None,
@@ -159,9 +177,13 @@ class VotesController(Controller):
                 raise ValidationException(f"{name} needs a time zone, e.g. 2026-11-27T10:00:00Z")
         flt = VoteFilter(band=band, album=album, year=year, since=since, until=until)
         try:
-            return await votes.page(flt, limit, cursor)
+            return await caches.pages.get(
+                (flt, limit, cursor), lambda: votes.page(flt, limit, cursor)
+            )
         except BadCursorError as exc:
             raise ValidationException(str(exc)) from None
+        except AuditBusyError as exc:
+            raise ServiceUnavailableException(str(exc), headers={"Retry-After": "1"}) from None
 
     @get(
         "/{vote_id:str}",
@@ -214,6 +236,7 @@ def create_app(
         state["results"] = open_results()
         state["votes"] = open_votes()
         state["feed"] = ResultsFeed(state["results"])
+        state["caches"] = ReadCaches()
         try:
             yield
         finally:
@@ -239,6 +262,7 @@ def create_app(
             "results": Provide(lambda: state["results"], sync_to_thread=False),
             "votes": Provide(lambda: state["votes"], sync_to_thread=False),
             "feed": Provide(lambda: state["feed"], sync_to_thread=False),
+            "caches": Provide(lambda: state["caches"], sync_to_thread=False),
         },
         lifespan=[lifespan],
         middleware=[prometheus.middleware],

@@ -1,20 +1,31 @@
 """Reading the audit log from MongoDB: filtered, newest first, cursor-paginated.
 
-Query parameters only ever become values of equality or range matches on known fields:
-a value like ``{"$ne": null}`` is a string that matches nothing.
+Pages are read from the audit log's timeline by ``_id`` lookups (domain.timeline), never
+by a sort over the whole log. Query parameters only ever become values compared with the
+votes' fields: a value like ``{"$ne": null}`` is a string that matches nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from pymongo import DESCENDING, AsyncMongoClient
+from pymongo import AsyncMongoClient
+from pymongo.errors import ExecutionTimeout
 
-from domain.readmodel import AUDIT_COLLECTION, AUDIT_POINTER_ID, READMODELS_COLLECTION
+from domain.readmodel import (
+    AUDIT_COLLECTION,
+    AUDIT_POINTER_ID,
+    CHECKPOINTS_COLLECTION,
+    READMODELS_COLLECTION,
+)
+from domain.timeline import timeline_collection
+from queries.timeline import Entry, Positions, newest_first
 from queries.views import VotePage, VoteView
 
 FIELDS = {
@@ -31,8 +42,17 @@ FIELDS = {
 }
 
 
+QUERY_BUDGET_MS = 10_000  # one page may take the server this long, then it is abandoned
+QUEUE_WAIT_S = 10.0  # how long a page waits for one of the server's query slots
+QUERY_SLOTS = 4  # pages read at once: the rest queue here, not in the database
+
+
 class BadCursorError(ValueError):
     pass
+
+
+class AuditBusyError(RuntimeError):
+    """The audit log could not answer in time; the client should retry shortly."""
 
 
 class VoteFilter(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,42 +63,38 @@ class VoteFilter(msgspec.Struct, frozen=True, kw_only=True):
     until: datetime | None = None
 
 
-def encode_cursor(cast_at: datetime, event_id: str) -> str:
-    raw = msgspec.json.encode([cast_at.isoformat(), event_id])
+def encode_cursor(positions: Positions) -> str:
+    raw = msgspec.json.encode({str(p): o for p, o in sorted(positions.items())})
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
+def decode_cursor(cursor: str) -> Positions:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, event_id = msgspec.json.decode(raw, type=tuple[datetime, str])
+        positions = msgspec.json.decode(raw, type=dict[int, int])
     except (binascii.Error, ValueError, msgspec.DecodeError):
         raise BadCursorError("cursor is not one this API returned; start without it") from None
-    return at if at.tzinfo else at.replace(tzinfo=UTC), event_id
+    if any(p < 0 or o < 0 for p, o in positions.items()):
+        raise BadCursorError("cursor is not one this API returned; start without it")
+    return positions
 
 
-def match(flt: VoteFilter, cursor: str | None) -> dict[str, Any]:
-    query: dict[str, Any] = {}
-    for name in ("band", "album", "year"):
-        value = getattr(flt, name)
-        if value is not None:
-            query[name] = {"$eq": value}
-    window: dict[str, datetime] = {}
-    if flt.since is not None:
-        window["$gte"] = flt.since
-    if flt.until is not None:
-        window["$lt"] = flt.until
-    if window:
-        query["cast_at"] = window
-    if cursor:
-        at, event_id = decode_cursor(cursor)
-        query = {
-            "$and": [
-                query,
-                {"$or": [{"cast_at": {"$lt": at}}, {"cast_at": at, "_id": {"$lt": event_id}}]},
-            ]
-        }
-    return query
+def matcher(flt: VoteFilter) -> Callable[[Entry], bool]:
+    """The filter as a predicate on a timeline entry (domain.timeline). Values are only
+    ever compared: a value like ``{"$ne": null}`` is a string that matches nothing."""
+
+    def matches(entry: Entry) -> bool:
+        if flt.band is not None and entry["b"] != flt.band:
+            return False
+        if flt.album is not None and entry["a"] != flt.album:
+            return False
+        if flt.year is not None and entry["y"] != flt.year:
+            return False
+        if flt.since is not None and entry["t"] < flt.since:
+            return False
+        return flt.until is None or entry["t"] < flt.until
+
+    return matches
 
 
 def to_view(doc: dict[str, Any]) -> VoteView:
@@ -98,26 +114,56 @@ def to_view(doc: dict[str, Any]) -> VoteView:
 
 
 class MongoVotes:
-    def __init__(self, client: AsyncMongoClient[dict[str, Any]], database: str) -> None:
+    def __init__(
+        self, client: AsyncMongoClient[dict[str, Any]], database: str, slots: int = QUERY_SLOTS
+    ) -> None:
         self._client = client
         self._db = client[database]
+        self._slots = asyncio.Semaphore(slots)
 
     async def _collection(self) -> Any:
         pointer = await self._db[READMODELS_COLLECTION].find_one({"_id": AUDIT_POINTER_ID})
         return self._db[str(pointer["collection"]) if pointer else AUDIT_COLLECTION]
 
     async def page(self, flt: VoteFilter, limit: int, cursor: str | None) -> VotePage:
-        collection = await self._collection()
-        found = (
-            collection.find(match(flt, cursor), FIELDS)
-            .sort([("cast_at", DESCENDING), ("_id", DESCENDING)])
-            .limit(limit + 1)
+        start = decode_cursor(cursor) if cursor else None
+        try:
+            await asyncio.wait_for(self._slots.acquire(), QUEUE_WAIT_S)
+        except TimeoutError:
+            raise AuditBusyError("the audit log is busy; retry in a second") from None
+        try:
+            votes = await self._collection()
+            timeline = self._db[timeline_collection(votes.name)]
+            if start is None:
+                start = await self._newest(votes.name)
+            entries, resume = await newest_first(
+                lambda keys: self._by_ids(timeline, keys), matcher(flt), limit, start, flt.since
+            )
+            docs = await self._by_ids(votes, [e["i"] for e in entries])
+        except ExecutionTimeout:
+            raise AuditBusyError(
+                f"the audit log did not answer within {QUERY_BUDGET_MS} ms; retry"
+            ) from None
+        finally:
+            self._slots.release()
+        views = [to_view(docs[e["i"]]) for e in entries if e["i"] in docs]
+        return VotePage(views, encode_cursor(resume) if resume is not None else None)
+
+    async def _newest(self, collection: str) -> Positions:
+        """Where reading starts: just past each partition's checkpoint."""
+        found = self._db[CHECKPOINTS_COLLECTION].find({"collection": collection})
+        return {
+            int(doc["partition"]): int(doc["offset"]) + 1
+            async for doc in found
+            if "partition" in doc and "offset" in doc
+        }
+
+    @staticmethod
+    async def _by_ids(collection: Any, keys: list[str]) -> dict[str, dict[str, Any]]:
+        docs = await asyncio.gather(
+            *(collection.find_one({"_id": key}, max_time_ms=QUERY_BUDGET_MS) for key in keys)
         )
-        docs = [doc async for doc in found]
-        votes = [to_view(d) for d in docs[:limit]]
-        more = len(docs) > limit
-        next_cursor = encode_cursor(votes[-1].cast_at, votes[-1].event_id) if more else None
-        return VotePage(votes, next_cursor)
+        return {str(doc["_id"]): doc for doc in docs if doc is not None}
 
     async def by_vote_id(self, vote_id: str) -> VoteView | None:
         collection = await self._collection()

@@ -109,7 +109,7 @@ def test_pages_return_every_matching_vote_once_newest_first(
         first_seen.setdefault(event.vote_id, event)
     everything = _all_votes(base, {}, limit=7)
     assert sorted(v["vote_id"] for v in everything) == sorted(first_seen)
-    keys = [(v["cast_at"], v["event_id"]) for v in everything]
+    keys = [(datetime.fromisoformat(v["cast_at"]), v["event_id"]) for v in everything]
     assert keys == sorted(keys, reverse=True)
 
     band = events[0].band

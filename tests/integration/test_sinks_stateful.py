@@ -36,6 +36,7 @@ from pymongo.database import Database
 from boleta.settings import Settings
 from domain.projection import Delivered, TallyView, audit_change, audit_document
 from domain.readmodel import META, album_field
+from domain.timeline import ENTRIES_FIELD, timeline_collection
 from domain.votes import VoteCast
 from projections.mongo_sink import MongoAudit, live_collection_name
 from projections.redis_sink import RedisTallies
@@ -88,6 +89,15 @@ def audit_documents(db: Database[Doc]) -> dict[str, Doc]:
         assert document["vote_id"] not in by_vote, f"vote_id stored twice: {document}"
         by_vote[document["vote_id"]] = document
     return by_vote
+
+
+def timeline_event_ids(db: Database[Doc]) -> list[str]:
+    """The event_ids the live audit collection's timeline lists (domain.timeline)."""
+    return [
+        entry["i"]
+        for block in db[timeline_collection(live_collection_name(db))].find()
+        for entry in block[ENTRIES_FIELD].values()
+    ]
 
 
 def expected_audit(log: Log, upto: dict[int, int] | None = None) -> dict[str, Doc]:
@@ -261,7 +271,10 @@ class SinksMachine(RuleBasedStateMachine):
     def audit_is_the_first_occurrences_up_to_its_checkpoints(self) -> None:
         checkpoints = self.audit.load_checkpoints()
         assert checkpoints == self.audit_checkpoints
-        assert audit_documents(self.db) == expected_audit(self.log, checkpoints)
+        documents = audit_documents(self.db)
+        assert documents == expected_audit(self.log, checkpoints)
+        # The timeline that pages are read from lists exactly the counted votes.
+        assert sorted(timeline_event_ids(self.db)) == sorted(d["_id"] for d in documents.values())
         if not self.audit_stale:  # no gap: the worker is never past the model
             for partition, position in self.positions[AUDIT].items():
                 assert position <= checkpoints.get(partition, -1) + 1
