@@ -12,6 +12,8 @@ read from the audit documents by ``_id``. Blocks stay small on purpose: FerretDB
 to read a document grows faster than its size. The newest block of a partition follows
 from the audit log's checkpoint. Writing a vote again sets the same field to the same
 value, so redelivery and replay are harmless.
+
+One document per counted vote finds it by vote_id: ``{_id: "v:<vote_id>", i: event_id}``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ def timeline_collection(audit_collection: str) -> str:
 
 def block_key(partition: int, offset: int) -> str:
     return f"p{partition}:{offset // BLOCK}"
+
+
+def vote_key(vote_id: str) -> str:
+    return f"v:{vote_id}"
 
 
 def entry_field(offset: int) -> str:

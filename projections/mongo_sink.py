@@ -28,7 +28,7 @@ from domain.readmodel import (
     CHECKPOINTS_COLLECTION,
     READMODELS_COLLECTION,
 )
-from domain.timeline import ENTRIES_FIELD, timeline_change, timeline_collection
+from domain.timeline import ENTRIES_FIELD, timeline_change, timeline_collection, vote_key
 
 DUPLICATE_KEY = 11000
 MARKER = "marker"
@@ -125,9 +125,16 @@ class MongoAudit:
             return None  # the audit log was wiped under us: re-seek (to 0) and heal
         documents, moved = audit_change(batch, stored)
         inserted, counted = self._insert(self._db[collection], documents)
+        timeline = self._db[timeline_collection(collection)]
         writes = timeline_writes(counted)
         if writes:
-            self._db[timeline_collection(collection)].bulk_write(writes, ordered=True)
+            timeline.bulk_write(writes, ordered=True)
+            lookups = [{"_id": vote_key(d["vote_id"]), "i": d["_id"]} for d in counted]
+            try:
+                timeline.insert_many(lookups, ordered=False)
+            except BulkWriteError as exc:  # written before a crash or redelivery: done
+                if any(e.get("code") != DUPLICATE_KEY for e in exc.details["writeErrors"]):
+                    raise
         for partition, offset in moved.items():
             self._checkpoints.update_one(
                 {"_id": self._checkpoint_id(collection, partition)},

@@ -25,7 +25,7 @@ Fetch = Callable[[list[str]], Awaitable[dict[str, dict[str, Any]]]]  # keys -> f
 Match = Callable[[Entry], bool]
 
 PREFETCH = 4  # blocks read at once per partition
-BUDGET = 400  # blocks one page may read
+BUDGET = 160  # blocks one page may read (about 10,000 votes)
 SKEW = timedelta(seconds=5)
 
 

@@ -24,7 +24,7 @@ from domain.readmodel import (
     CHECKPOINTS_COLLECTION,
     READMODELS_COLLECTION,
 )
-from domain.timeline import timeline_collection
+from domain.timeline import timeline_collection, vote_key
 from queries.timeline import Entry, Positions, newest_first
 from queries.views import VotePage, VoteView
 
@@ -166,8 +166,10 @@ class MongoVotes:
         return {str(doc["_id"]): doc for doc in docs if doc is not None}
 
     async def by_vote_id(self, vote_id: str) -> VoteView | None:
-        collection = await self._collection()
-        doc = await collection.find_one({"vote_id": {"$eq": vote_id}}, FIELDS)
+        votes = await self._collection()
+        timeline = self._db[timeline_collection(votes.name)]
+        found = await timeline.find_one({"_id": vote_key(vote_id)})
+        doc = await votes.find_one({"_id": found["i"]}, FIELDS) if found else None
         return to_view(doc) if doc else None
 
     async def ping(self) -> bool:

@@ -36,7 +36,7 @@ from pymongo.database import Database
 from boleta.settings import Settings
 from domain.projection import Delivered, TallyView, audit_change, audit_document
 from domain.readmodel import META, album_field
-from domain.timeline import ENTRIES_FIELD, timeline_collection
+from domain.timeline import ENTRIES_FIELD, timeline_collection, vote_key
 from domain.votes import VoteCast
 from projections.mongo_sink import MongoAudit, live_collection_name
 from projections.redis_sink import RedisTallies
@@ -91,13 +91,16 @@ def audit_documents(db: Database[Doc]) -> dict[str, Doc]:
     return by_vote
 
 
-def timeline_event_ids(db: Database[Doc]) -> list[str]:
-    """The event_ids the live audit collection's timeline lists (domain.timeline)."""
-    return [
-        entry["i"]
-        for block in db[timeline_collection(live_collection_name(db))].find()
-        for entry in block[ENTRIES_FIELD].values()
-    ]
+def timeline_event_ids(db: Database[Doc]) -> tuple[list[str], dict[str, str]]:
+    """The event_ids the live audit collection's timeline lists in its blocks, and its
+    vote_id -> event_id lookups (domain.timeline)."""
+    blocks, votes = [], {}
+    for doc in db[timeline_collection(live_collection_name(db))].find():
+        if ENTRIES_FIELD in doc:
+            blocks += [entry["i"] for entry in doc[ENTRIES_FIELD].values()]
+        else:
+            votes[doc["_id"]] = doc["i"]
+    return blocks, votes
 
 
 def expected_audit(log: Log, upto: dict[int, int] | None = None) -> dict[str, Doc]:
@@ -274,7 +277,9 @@ class SinksMachine(RuleBasedStateMachine):
         documents = audit_documents(self.db)
         assert documents == expected_audit(self.log, checkpoints)
         # The timeline that pages are read from lists exactly the counted votes.
-        assert sorted(timeline_event_ids(self.db)) == sorted(d["_id"] for d in documents.values())
+        blocks, votes = timeline_event_ids(self.db)
+        assert sorted(blocks) == sorted(d["_id"] for d in documents.values())
+        assert votes == {vote_key(v): d["_id"] for v, d in documents.items()}
         if not self.audit_stale:  # no gap: the worker is never past the model
             for partition, position in self.positions[AUDIT].items():
                 assert position <= checkpoints.get(partition, -1) + 1
