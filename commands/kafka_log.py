@@ -3,17 +3,20 @@
 ``append`` produces a batch of events and resolves once Kafka's delivery report of every
 one of them is in (or a bound runs out): only then may a vote be acknowledged.
 
-Delivery reports are served by ``Producer.poll(0)`` from a task on the event loop while
-reports are outstanding, so callbacks run on the loop's thread: no poll thread fighting
-the event loop for the GIL, no locks, no cross-thread wake-ups. ``poll(0)`` never blocks.
+Delivery reports are served by one thread blocked in ``Producer.poll(timeout)``, which
+waits in librdkafka without holding the GIL. Each report fills in its batch's result;
+a batch whose last report came in is handed to the event loop together with every other
+batch completed in the same poll round, with one ``call_soon_threadsafe``. So the loop
+neither spins polling for reports nor is woken once per vote.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -23,7 +26,7 @@ from confluent_kafka import KafkaError, Message, Producer
 from domain import EventCodec, VoteCast
 
 BUFFER_WAIT_S = 1.0  # how long a full local queue may hold a batch before backpressure
-IDLE_POLL_S = 0.0005  # pause between polls while reports are outstanding but none came
+POLL_WAIT_S = 0.1  # how long one poll waits for reports (bounds how fast close() stops it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +75,18 @@ def producer_config(
 
 
 class _Waiter:
-    """Collects the delivery reports of one batch and resolves its future once."""
+    """Collects the delivery reports of one batch; ``on_done`` runs once, when all are in."""
 
-    __slots__ = ("future", "pending", "results")
+    __slots__ = ("future", "lock", "on_done", "pending", "results")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, size: int) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, size: int, on_done: Callable[[_Waiter], None]
+    ) -> None:
         self.future: asyncio.Future[None] = loop.create_future()
         self.results: list[AppendResult | None] = [None] * size
         self.pending = size
+        self.on_done = on_done
+        self.lock = threading.Lock()  # reports come from the poll thread, skips from the loop
 
     def report(self, index: int, err: KafkaError | None, msg: Message) -> None:
         if err is None:
@@ -96,9 +103,20 @@ class _Waiter:
         self.done_one()
 
     def done_one(self) -> None:
-        self.pending -= 1
-        if self.pending == 0 and not self.future.done():
+        with self.lock:
+            self.pending -= 1
+            last = self.pending == 0
+        if last:
+            self.on_done(self)
+
+    def wake(self) -> None:
+        if not self.future.done():
             self.future.set_result(None)
+
+
+def _wake_all(waiters: list[_Waiter]) -> None:
+    for waiter in waiters:
+        waiter.wake()
 
 
 class KafkaVoteLog:
@@ -109,29 +127,42 @@ class KafkaVoteLog:
         self._topic = topic
         self._codec = codec
         self._headers: list[tuple[str, str | bytes | None]] = list(codec.headers)
-        self._outstanding = 0
-        self._work = asyncio.Event()
-        self._pump: asyncio.Task[None] | None = None
+        self._completed: list[_Waiter] = []  # appended by report callbacks in the poll thread
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._running = threading.Event()
+        self._poller: threading.Thread | None = None
 
-    async def _serve_reports(self) -> None:
-        poll = self._producer.poll
-        while True:
-            if self._outstanding <= 0:
-                self._work.clear()
-                await self._work.wait()
-            served = poll(0)
-            await asyncio.sleep(0 if served else IDLE_POLL_S)
+    def _serve_reports(self) -> None:
+        """The poll thread: serve reports, then wake the loop once for the batches done."""
+        poll, loop = self._producer.poll, self._loop
+        assert loop is not None
+        while self._running.is_set():
+            poll(POLL_WAIT_S)
+            if self._completed:
+                done, self._completed = self._completed, []
+                loop.call_soon_threadsafe(_wake_all, done)
+
+    def _completed_on(self, waiter: _Waiter) -> None:
+        if threading.current_thread() is self._poller:
+            self._completed.append(waiter)
+        else:  # a batch whose last vote was skipped on the loop itself
+            waiter.wake()
 
     def _started(self) -> None:
-        if self._pump is None or self._pump.done():
-            self._pump = asyncio.get_running_loop().create_task(self._serve_reports())
+        if self._poller is None:
+            self._loop = asyncio.get_running_loop()
+            self._running.set()
+            self._poller = threading.Thread(
+                target=self._serve_reports, name="kafka-delivery-reports", daemon=True
+            )
+            self._poller.start()
 
     async def append(self, events: Sequence[VoteCast], within_s: float) -> list[AppendResult]:
         """Produce ``events``; wait at most ``within_s`` seconds for Kafka to confirm them all."""
         if not events:
             return []
         self._started()
-        waiter = _Waiter(asyncio.get_running_loop(), len(events))
+        waiter = _Waiter(asyncio.get_running_loop(), len(events), self._completed_on)
         deadline = time.monotonic() + within_s
         produce, encode, topic, headers = (
             self._producer.produce,
@@ -139,45 +170,38 @@ class KafkaVoteLog:
             self._topic,
             self._headers,
         )
-        self._outstanding += len(events)
-        self._work.set()
-        try:
-            for index, event in enumerate(events):
-                value = encode(event)
-                report = partial(waiter.report, index)
-                full_until: float | None = None
-                while True:
-                    try:
-                        produce(
-                            topic,
-                            value=value,
-                            key=event.vote_id.encode(),
-                            headers=headers,
-                            on_delivery=report,
-                        )
+        for index, event in enumerate(events):
+            value = encode(event)
+            report = partial(waiter.report, index)
+            full_until: float | None = None
+            while True:
+                try:
+                    produce(
+                        topic,
+                        value=value,
+                        key=event.vote_id.encode(),
+                        headers=headers,
+                        on_delivery=report,
+                    )
+                    break
+                except BufferError:
+                    # The local queue is full: wait a bounded time, then push back.
+                    now = time.monotonic()
+                    full_until = full_until or min(deadline, now + BUFFER_WAIT_S)
+                    if now >= full_until:
+                        waiter.skip(index, QUEUE_FULL)
                         break
-                    except BufferError:
-                        # The local queue is full: wait a bounded time, then push back.
-                        now = time.monotonic()
-                        full_until = full_until or min(deadline, now + BUFFER_WAIT_S)
-                        if now >= full_until:
-                            waiter.skip(index, QUEUE_FULL)
-                            break
-                        await asyncio.sleep(0.005)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(waiter.future), deadline - time.monotonic())
-        finally:
-            self._outstanding -= len(events)
+                    await asyncio.sleep(0.005)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(waiter.future), deadline - time.monotonic())
         return [r if r is not None else NOT_CONFIRMED for r in waiter.results]
 
     async def close(self, flush_s: float = 10.0) -> int:
         """Flush what is queued and stop; returns how many messages stayed unflushed.
 
-        Called after the server has drained, so no caller waits any more: flushing on the
-        loop's thread keeps every delivery callback on that thread.
+        Called after the server has drained, so no caller waits any more.
         """
-        if self._pump is not None:
-            self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pump
+        if self._poller is not None:
+            self._running.clear()
+            await asyncio.to_thread(self._poller.join)
         return int(self._producer.flush(flush_s))
