@@ -149,13 +149,15 @@ func accepted(b []byte) int64 {
 }
 
 type client struct {
-	conns []*grpc.ClientConn
-	seeds []seedVote
-	next  atomic.Uint64
-	fail  atomic.Int64
-	retry atomic.Int64
-	errMu sync.Mutex
-	first string
+	attempts int
+	timeout  time.Duration
+	conns    []*grpc.ClientConn
+	seeds    []seedVote
+	next     atomic.Uint64
+	fail     atomic.Int64
+	retry    atomic.Int64
+	errMu    sync.Mutex
+	first    string
 }
 
 func (c *client) vote() []byte {
@@ -169,8 +171,8 @@ func (c *client) conn(i int) *grpc.ClientConn { return c.conns[i%len(c.conns)] }
 // (so the same vote_ids). Returns the reply or nil.
 func (c *client) call(conn *grpc.ClientConn, method string, req []byte) []byte {
 	var reply []byte
-	for attempt := 0; attempt < 5; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	for attempt := 0; attempt < c.attempts; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 		err := conn.Invoke(ctx, method, &req, &reply, grpc.ForceCodec(rawCodec{}))
 		cancel()
 		if err == nil {
@@ -181,8 +183,10 @@ func (c *client) call(conn *grpc.ClientConn, method string, req []byte) []byte {
 			c.first = err.Error()
 		}
 		c.errMu.Unlock()
-		c.retry.Add(1)
-		time.Sleep(time.Duration(50*(attempt+1)) * time.Millisecond)
+		if attempt+1 < c.attempts {
+			c.retry.Add(1)
+			time.Sleep(time.Duration(50*(attempt+1)) * time.Millisecond)
+		}
 	}
 	c.fail.Add(1)
 	return nil
@@ -334,7 +338,11 @@ func main() {
 			os.Exit(2)
 		}
 	}
-	c := &client{seeds: seeds}
+	// A steady run measures latency: a call that times out is a failure, not retried.
+	c := &client{seeds: seeds, attempts: 5, timeout: 30 * time.Second}
+	if *mode == "steady" {
+		c.attempts, c.timeout = 1, 10*time.Second
+	}
 	for i := 0; i < *conns; i++ {
 		// WithNoProxy-like behaviour: a fresh connection each, so the kernel can spread them.
 		conn, err := grpc.NewClient(*target,
