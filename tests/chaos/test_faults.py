@@ -18,6 +18,9 @@ from tests.chaos.stack import PrivateStack
 from tests.integration.kafka_helpers import read_all
 from tests.integration.projection_helpers import wait_for
 
+# A soak (--chaos-votes) takes longer than the suite's default 300 s per test.
+pytestmark = pytest.mark.timeout(1200)
+
 V1 = [("event_type", b"VoteCast"), ("schema_version", b"1")]
 A_VOTE = {
     "event_id": "0190a0a0-0000-7000-8000-000000000000",
