@@ -6,10 +6,10 @@ tens of seconds at 100,000 votes. The timeline is found by ``_id`` alone, so a p
 a handful of lookups on any MongoDB-protocol server.
 
 One document per partition and block of ``BLOCK`` offsets:
-``{_id: "p<partition>:<block>", e: {"o<offset>": {i: event_id, t: cast_at, b: band,
-a: album, y: year}}}``: what a page needs to order and filter votes; the page itself is
-read from the audit documents by ``_id``. Blocks stay small on purpose: FerretDB's cost
-to read a document grows faster than its size. The newest block of a partition follows
+``{_id: "p<partition>:<block>", e: {"o<offset>": {i: event_id, v: vote_id, c: contest,
+b: band, a: album, y: year, r: rank, t: cast_at}}}``: all a page shows, ordered and
+filtered without reading the audit documents. Blocks stay small on purpose: FerretDB's
+cost to read a document grows faster than its size. The newest block of a partition follows
 from the audit log's checkpoint. Writing a vote again sets the same field to the same
 value, so redelivery and replay are harmless.
 
@@ -53,10 +53,13 @@ def timeline_change(
     for doc in documents:
         entry = {
             "i": doc["_id"],
-            "t": doc["cast_at"],
+            "v": doc["vote_id"],
+            "c": doc["contest"],
             "b": doc["band"],
             "a": doc["album"],
             "y": doc["year"],
+            "r": doc["rank"],
+            "t": doc["cast_at"],
         }
         key = block_key(int(doc["partition"]), int(doc["offset"]))
         blocks.setdefault(key, {})[entry_field(int(doc["offset"]))] = entry

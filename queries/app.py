@@ -38,7 +38,7 @@ UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
 VOTE_PARAMS = {"band", "album", "year", "since", "until", "limit", "cursor"}
 POLL_S = 0.25
 HEARTBEAT_S = 15.0
-PAGE_TTL_S = 1.0  # a page of the log may be this much older than the audit log itself
+PAGE_TTL_S = 1.0  # a page is reloaded when older; it may be this plus one load behind
 
 
 @dataclass
@@ -54,7 +54,9 @@ class ReadCaches:
     """Identical concurrent reads share one backend call (see queries.cache)."""
 
     results: Coalescer[ResultsView] = field(default_factory=lambda: Coalescer(POLL_S, 1))
-    pages: Coalescer[VotePage] = field(default_factory=lambda: Coalescer(PAGE_TTL_S, 512))
+    pages: Coalescer[VotePage] = field(
+        default_factory=lambda: Coalescer(PAGE_TTL_S, 512, serve_stale=True)
+    )
 
 
 class ResultsFeed:

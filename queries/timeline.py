@@ -19,12 +19,12 @@ from typing import Any
 
 from domain.timeline import BLOCK, ENTRIES_FIELD, block_key, offset_of
 
-Entry = dict[str, Any]  # {i: event_id, t: cast_at, b: band, a: album, y: year}
+Entry = dict[str, Any]  # domain.timeline's entry, with its partition "p" and offset "o"
 Positions = dict[int, int]  # partition -> the offset reading continues below
 Fetch = Callable[[list[str]], Awaitable[dict[str, dict[str, Any]]]]  # keys -> found docs
 Match = Callable[[Entry], bool]
 
-PREFETCH = 4  # blocks read at once per partition
+PREFETCH = 8  # at most this many blocks read at once per partition (1, 2, 4, ... as needed)
 BUDGET = 160  # blocks one page may read (about 10,000 votes)
 SKEW = timedelta(seconds=5)
 
@@ -39,6 +39,7 @@ class _Partition:
     below: int  # offsets below this are still to be read
     buffer: list[tuple[int, Entry]] = field(default_factory=list)  # newest (highest) last
     next_block: int = 0
+    prefetch: int = 1
 
     def __post_init__(self) -> None:
         self.next_block = (self.below - 1) // BLOCK
@@ -50,17 +51,19 @@ class _Partition:
     def wanted(self) -> list[str]:
         if self.buffer or self.next_block < 0:
             return []
-        lowest = max(self.next_block - PREFETCH + 1, 0)
+        lowest = max(self.next_block - self.prefetch + 1, 0)
+        self.prefetch = min(self.prefetch * 2, PREFETCH)
         blocks = range(self.next_block, lowest - 1, -1)
         return [block_key(self.partition, b * BLOCK) for b in blocks]
 
     def fill(self, found: dict[str, dict[str, Any]], keys: list[str]) -> None:
         for key in keys:
             block = found.get(key) or {}
-            for name, entry in block.get(ENTRIES_FIELD, {}).items():
+            for name, stored in block.get(ENTRIES_FIELD, {}).items():
                 offset = offset_of(name)
                 if offset < self.below:
-                    self.buffer.append((offset, {**entry, "t": _aware(entry["t"])}))
+                    entry = {**stored, "t": _aware(stored["t"]), "p": self.partition, "o": offset}
+                    self.buffer.append((offset, entry))
         self.next_block -= len(keys)
         self.buffer.sort(key=lambda item: item[0])
 

@@ -113,6 +113,21 @@ def to_view(doc: dict[str, Any]) -> VoteView:
     )
 
 
+def entry_view(entry: Entry) -> VoteView:
+    return VoteView(
+        event_id=entry["i"],
+        vote_id=entry["v"],
+        contest=entry["c"],
+        band=entry["b"],
+        album=entry["a"],
+        year=int(entry["y"]),
+        rank=int(entry["r"]),
+        cast_at=entry["t"],
+        partition=int(entry["p"]),
+        offset=int(entry["o"]),
+    )
+
+
 class MongoVotes:
     def __init__(
         self, client: AsyncMongoClient[dict[str, Any]], database: str, slots: int = QUERY_SLOTS
@@ -139,14 +154,13 @@ class MongoVotes:
             entries, resume = await newest_first(
                 lambda keys: self._by_ids(timeline, keys), matcher(flt), limit, start, flt.since
             )
-            docs = await self._by_ids(votes, [e["i"] for e in entries])
         except ExecutionTimeout:
             raise AuditBusyError(
                 f"the audit log did not answer within {QUERY_BUDGET_MS} ms; retry"
             ) from None
         finally:
             self._slots.release()
-        views = [to_view(docs[e["i"]]) for e in entries if e["i"] in docs]
+        views = [entry_view(e) for e in entries]
         return VotePage(views, encode_cursor(resume) if resume is not None else None)
 
     async def _newest(self, collection: str) -> Positions:

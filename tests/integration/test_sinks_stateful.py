@@ -36,7 +36,7 @@ from pymongo.database import Database
 from boleta.settings import Settings
 from domain.projection import Delivered, TallyView, audit_change, audit_document
 from domain.readmodel import META, album_field
-from domain.timeline import ENTRIES_FIELD, timeline_collection, vote_key
+from domain.timeline import ENTRIES_FIELD, offset_of, timeline_collection, vote_key
 from domain.votes import VoteCast
 from projections.mongo_sink import MongoAudit, live_collection_name
 from projections.redis_sink import RedisTallies
@@ -91,15 +91,30 @@ def audit_documents(db: Database[Doc]) -> dict[str, Doc]:
     return by_vote
 
 
-def timeline_event_ids(db: Database[Doc]) -> tuple[list[str], dict[str, str]]:
-    """The event_ids the live audit collection's timeline lists in its blocks, and its
+def timeline_of(db: Database[Doc]) -> tuple[dict[str, Doc], dict[str, str]]:
+    """The live audit collection's timeline as audit documents by vote_id, and its
     vote_id -> event_id lookups (domain.timeline)."""
-    blocks, votes = [], {}
+    blocks: dict[str, Doc] = {}
+    votes = {}
     for doc in db[timeline_collection(live_collection_name(db))].find():
-        if ENTRIES_FIELD in doc:
-            blocks += [entry["i"] for entry in doc[ENTRIES_FIELD].values()]
-        else:
+        if ENTRIES_FIELD not in doc:
             votes[doc["_id"]] = doc["i"]
+            continue
+        partition = int(doc["_id"][1:].split(":")[0])
+        for field, e in doc[ENTRIES_FIELD].items():
+            assert e["v"] not in blocks, f"vote_id listed twice in the timeline: {e}"
+            blocks[e["v"]] = {
+                "_id": e["i"],
+                "vote_id": e["v"],
+                "contest": e["c"],
+                "band": e["b"],
+                "album": e["a"],
+                "year": e["y"],
+                "rank": e["r"],
+                "cast_at": e["t"],
+                "partition": partition,
+                "offset": offset_of(field),
+            }
     return blocks, votes
 
 
@@ -277,8 +292,8 @@ class SinksMachine(RuleBasedStateMachine):
         documents = audit_documents(self.db)
         assert documents == expected_audit(self.log, checkpoints)
         # The timeline that pages are read from lists exactly the counted votes.
-        blocks, votes = timeline_event_ids(self.db)
-        assert sorted(blocks) == sorted(d["_id"] for d in documents.values())
+        blocks, votes = timeline_of(self.db)
+        assert blocks == documents
         assert votes == {vote_key(v): d["_id"] for v, d in documents.items()}
         if not self.audit_stale:  # no gap: the worker is never past the model
             for partition, position in self.positions[AUDIT].items():

@@ -140,3 +140,37 @@ def test_sequential_reads_load_exactly_when_no_fresh_answer_is_kept(
             assert len(cache._entries) <= max_entries
 
     asyncio.run(run())
+
+
+async def test_with_serve_stale_a_known_key_never_waits_for_its_reload() -> None:
+    clock = Clock()
+    cache: Coalescer[str] = Coalescer(ttl=1.0, clock=clock, serve_stale=True)
+    release = asyncio.Event()
+
+    async def first() -> str:
+        return "old"
+
+    async def slow() -> str:
+        await release.wait()
+        return "new"
+
+    async def broken() -> str:
+        raise ConnectionError("mongo went away")
+
+    assert await cache.get("k", first) == "old"
+    clock.now = 5.0
+    assert await cache.get("k", slow) == "old"  # expired: reload starts, old answer now
+    assert await cache.get("k", slow) == "old"  # reload still running: no second one
+    await asyncio.sleep(0)
+    assert cache.loads == 2
+    release.set()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert await cache.get("k", slow) == "new"
+    clock.now = 10.0
+    assert await cache.get("k", broken) == "new"  # a failed reload keeps the last answer
+    await asyncio.sleep(0)
+    assert await cache.get("k", first) == "new"
+    await asyncio.sleep(0)
+    assert await cache.get("k", first) == "old"
+    assert await cache.get("other", slow) == "new"  # an unknown key waits for its load

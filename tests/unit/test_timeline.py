@@ -29,6 +29,9 @@ def partition_logs(draw: st.DrawFn, monotonic: bool) -> list[dict[str, Any]]:
             documents.append(
                 {
                     "_id": f"{at_ms:08d}-{partition}-{offset:04d}",  # time-ordered, like UUIDv7
+                    "vote_id": f"vote-{partition}-{offset}",
+                    "contest": "main",
+                    "rank": 1,
                     "band": draw(st.sampled_from(BANDS)),
                     "album": "A",
                     "year": 2008,
@@ -116,6 +119,9 @@ def test_a_full_last_page_has_no_cursor_and_an_empty_log_is_one_empty_page() -> 
     documents = [
         {
             "_id": f"e{i}",
+            "vote_id": f"v{i}",
+            "contest": "main",
+            "rank": 1,
             "band": "B",
             "album": "A",
             "year": 2008,
