@@ -51,6 +51,11 @@ def consumer_config(
         "session.timeout.ms": 10_000,
         "heartbeat.interval.ms": 1_000,
         "fetch.wait.max.ms": 50,
+        # Bound what librdkafka prefetches (by default up to 64 MB queued plus 50 MB fetches
+        # in flight): 8 MB is still several batches ahead of the worker during catch-up.
+        "queued.max.messages.kbytes": 8 * 1024,
+        "queued.min.messages": 10_000,
+        "fetch.max.bytes": 8 * 1024 * 1024,
         "client.id": group,
         **(extra or {}),
     }
