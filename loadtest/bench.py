@@ -102,19 +102,24 @@ class Bench:
         for processes in (1, plan.processes):
             suffix = "" if processes == 1 else "_multi"
             label = f"{processes} process{'es' if processes > 1 else ''}"
-            with command_service(self.apps, ingest, processes) as target:
-                conns = 4 * processes
+            with command_service(self.apps, ingest, processes) as service:
+                target, conns = service.target, 4 * processes
                 self.step(f"CastVotes x{plan.batch_size}, {label}")
+                cpu = service.cpu_seconds()
                 batch = self.load("batch", target, votes=plan.batch_votes, batch=plan.batch_size,
                                   callers=plan.batch_callers * processes, conns=conns)  # fmt: skip
+                batch_cpu_us = (service.cpu_seconds() - cpu) * 1e6 / batch["votes"]
                 self.ingest_figure(results, f"ingest_batch{suffix}",
                                    f"CastVotes x{plan.batch_size}, {label}", batch["votes_per_s"],
-                                   processes)  # fmt: skip
+                                   processes, batch_cpu_us)  # fmt: skip
                 self.step(f"CastVote, {plan.unary_callers} callers, {label}")
+                cpu = service.cpu_seconds()
                 unary = self.load("unary", target, votes=plan.unary_votes,
                                   callers=plan.unary_callers, conns=conns)  # fmt: skip
                 detail = {"p50_ms": unary["p50_ms"], "p99_ms": unary["p99_ms"],
-                          "processes": processes, "callers": plan.unary_callers}  # fmt: skip
+                          "processes": processes, "callers": plan.unary_callers,
+                          "server_cpu_us_per_vote":
+                              (service.cpu_seconds() - cpu) * 1e6 / unary["votes"]}  # fmt: skip
                 label = f"CastVote, {plan.unary_callers} callers, {label}"
                 rate = unary["votes_per_s"]
                 if processes == 1:
@@ -128,16 +133,18 @@ class Bench:
         return ingest
 
     def ingest_figure(
-        self, results: Results, key: str, label: str, rate: float, processes: int
+        self, results: Results, key: str, label: str, rate: float, processes: int, cpu_us: float
     ) -> None:
         """The target is per process (one process at >= 50% of raw); more processes are
         context: how the port shared with SO_REUSEPORT scales on this machine."""
         if processes == 1:
-            results.against(key, label, rate, "votes/s", "raw_produce", 0.5)
+            results.against(key, label, rate, "votes/s", "raw_produce", 0.5,
+                            server_cpu_us_per_vote=cpu_us)  # fmt: skip
             return
         ratio = rate / results.figures["raw_produce"].value
         results.add(key, Figure(label, rate, "votes/s", "context", ratio, None,
-                                {"anchor": "raw_produce", "processes": processes}))  # fmt: skip
+                                {"anchor": "raw_produce", "processes": processes,
+                                 "server_cpu_us_per_vote": cpu_us}))  # fmt: skip
 
     # -- projections -------------------------------------------------------------------
     def catch_up(
@@ -183,7 +190,8 @@ class Bench:
         workers = [
             self.apps.start(f"e2e-{m}", settings, "project", m) for m in ("tallies", "audit")
         ]
-        with command_service(self.apps, settings, plan.processes, "e2e-commands") as target:
+        with command_service(self.apps, settings, plan.processes, "e2e-commands") as service:
+            target = service.target
             total = proj.tallies_total(settings)
             self.load("unary", target, votes=10, callers=1, conns=1)  # warm-up: all assigned
             deadline = time.monotonic() + 60

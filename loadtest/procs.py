@@ -151,11 +151,30 @@ class Apps:
         self.rss.close()
 
 
+@dataclasses.dataclass
+class Service:
+    """Command service processes sharing ``target``."""
+
+    target: str
+    processes: list[AppProcess]
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the processes have used so far."""
+        total = 0.0
+        for app in self.processes:
+            try:
+                times = psutil.Process(app.proc.pid).cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
+        return total
+
+
 @contextmanager
 def command_service(
     apps: Apps, settings: Settings, processes: int, role: str = "commands"
-) -> Iterator[str]:
-    """``processes`` command services sharing one port (SO_REUSEPORT); yields host:port."""
+) -> Iterator[Service]:
+    """``processes`` command services sharing one port (SO_REUSEPORT)."""
     target = f"{settings.command_host}:{settings.command_port}"
     started = [
         apps.commands(role if processes == 1 else f"{role}-{i + 1}", settings)
@@ -168,6 +187,6 @@ def command_service(
         for app in started:
             if not app.alive():
                 raise RuntimeError(f"{app.role} exited:\n{app.log_tail()}")
-        yield target
+        yield Service(target, started)
     finally:
         apps.stop(*started)

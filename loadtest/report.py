@@ -114,6 +114,9 @@ def value_text(figure: Figure) -> str:
     p50, p99 = figure.detail.get("p50_ms"), figure.detail.get("p99_ms")
     if p50 is not None and p99 is not None and figure.unit != "ms":
         text += f" (p50 {p50:.1f} ms, p99 {p99:.1f} ms)"
+    cpu = figure.detail.get("server_cpu_us_per_vote")
+    if cpu is not None:
+        text += f", server CPU {cpu:,.0f} us/vote"
     return text
 
 
@@ -136,3 +139,18 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor()
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """A saved run as the Markdown table of docs/performance.md."""
+    lines = ["| figure | value | target | ratio | met |", "|---|---|---|---|---|"]
+    for figure in report["figures"].values():
+        shown = Figure(**figure)
+        met = {None: "", True: "met", False: "**not met**"}[shown.met]
+        ratio = "" if shown.ratio is None else f"{shown.ratio:.2f}"
+        lines.append(f"| {shown.label} | {value_text(shown)} | {shown.target} | {ratio} | {met} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m loadtest.report bench/results/bench-full-....json
+    print(markdown(json.loads(Path(sys.argv[1]).read_text())))

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from loadtest import e2e
-from loadtest.report import Figure, Results
+from loadtest.report import Figure, Results, markdown
 
 
 def test_a_ratio_against_its_anchor_is_marked_met_or_not(tmp_path: Path) -> None:
@@ -58,3 +58,16 @@ def test_percentiles() -> None:
     p50, p99 = e2e.percentiles([float(i) for i in range(1, 101)])
     assert 50 <= p50 <= 51
     assert 99 <= p99 <= 100
+
+
+def test_a_saved_run_renders_as_the_docs_markdown_table(tmp_path: Path) -> None:
+    results = Results("full", "boleta bench --full")
+    results.anchor("raw", "raw produce", 50_000.0, "votes/s")
+    results.against("batch", "CastVotes", 20_000.0, "votes/s", "raw", 0.5,
+                    server_cpu_us_per_vote=45.0)  # fmt: skip
+    text = markdown(json.loads(results.save(tmp_path).read_text()))
+    assert text.splitlines()[2] == "| raw produce | 50,000 votes/s | anchor |  |  |"
+    assert text.splitlines()[3] == (
+        "| CastVotes | 20,000 votes/s, server CPU 45 us/vote | >= 50% of anchor | 0.40 "
+        "| **not met** |"
+    )
