@@ -336,6 +336,7 @@ def loadtest(
         "--csv", str(prefix), "--html", f"{prefix}.html", "--json-file", str(prefix),
         *(["--votes-file", str(file)] if file else []),
         *(["--token", settings.command_token] if settings.command_token else []),
+        *(["--tls-ca", settings.command_tls_roots] if settings.command_tls_roots else []),
         *ctx.args,
     ]  # fmt: skip
     code = subprocess.call(argv)

@@ -68,7 +68,9 @@ class Bench:
         kafka.create_topics(base, 1, f"{self.name}.dlq")
 
     def settings(self, part: str, partitions: int | None = None) -> Settings:
-        """Private settings for one part of the run: its own topic, groups and read models."""
+        """Private settings for one part of the run: its own topic, groups and read models.
+        Its command services are plaintext and open (the load generator sends no token and
+        no TLS); Kafka's security settings pass through unchanged."""
         topic = f"{self.name}.{part}"
         kafka.create_topics(self.base, partitions or self.base.partitions, topic)
         self.topics.append(topic)
@@ -79,6 +81,10 @@ class Bench:
             tallies_tag=f"{{{self.name}-{part}}}",
             mongo_db=f"{self.name}_{part}",
             command_port=free_port(self.base.command_host),
+            command_token="",
+            command_tls_cert="",
+            command_tls_key="",
+            command_tls_ca="",
             command_metrics_port=0,
             tallies_metrics_port=0,
             audit_metrics_port=0,

@@ -58,6 +58,7 @@ def raw_produce(settings: Settings, topic: str, count: int) -> float:
             settings.kafka_linger_ms,
             max(settings.kafka_delivery_timeout_ms, 60_000),
             settings.kafka_compression,
+            extra=settings.kafka_security,
         )
     )
     delivered = 0

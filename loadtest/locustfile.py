@@ -43,6 +43,7 @@ def _options(parser: Any) -> None:
     parser.add_argument("--votes-file", default="", help="seed-format JSON file of votes")
     parser.add_argument("--batch-size", type=int, default=100, help="votes per CastVotes")
     parser.add_argument("--token", default="", help="bearer token, when the service needs one")
+    parser.add_argument("--tls-ca", default="", help="PEM roots, when the service serves TLS")
 
 
 class VoteSource:
@@ -76,7 +77,12 @@ class Voter(User):
         super().__init__(environment)
         options = environment.parsed_options
         target = self.host or "127.0.0.1:50051"
-        self._channel = grpc.insecure_channel(target)
+        roots = getattr(options, "tls_ca", "")
+        self._channel = (
+            grpc.secure_channel(target, grpc.ssl_channel_credentials(Path(roots).read_bytes()))
+            if roots
+            else grpc.insecure_channel(target)
+        )
         self._stub = voting_pb2_grpc.VotingServiceStub(self._channel)
         self._batch_size = int(getattr(options, "batch_size", 100))
         token = getattr(options, "token", "")

@@ -29,7 +29,7 @@ def raw_consume_decode(
     settings: Settings, topic: str, keep: bool = False
 ) -> tuple[float, int, list[list[Delivered]]]:
     """(events/s, events, the batches if ``keep``) reading ``topic`` from offset 0."""
-    consumer = replay_consumer(settings.kafka_bootstrap, "bench-raw")
+    consumer = replay_consumer(settings.kafka_bootstrap, "bench-raw", settings.kafka_security)
     try:
         until = end_offsets(consumer, topic)
         kept: list[list[Delivered]] = []
@@ -94,7 +94,7 @@ def audit_count(settings: Settings) -> Callable[[], int]:
 
 def rebuild_tallies(settings: Settings) -> tuple[float, int]:
     """(seconds, messages) of a tallies rebuild of ``settings.topic`` (swapped in at the end)."""
-    consumer = replay_consumer(settings.kafka_bootstrap, "bench-rebuild")
+    consumer = replay_consumer(settings.kafka_bootstrap, "bench-rebuild", settings.kafka_security)
     target = RedisTallies(
         redis.Redis.from_url(settings.redis_url),
         namespace=NEXT,
