@@ -87,13 +87,17 @@ def chaos(
     started = time.monotonic()
     world = private_stack.world()
     apps = private_stack.apps(world, tmp_path / "logs")
+    chaos: Chaos | None = None
     try:
         for app in apps.values():
             app.spawn()
         for app in apps.values():
             app.wait_ready()
-        yield Chaos(private_stack, world, apps, row, chaos_votes)
+        chaos = Chaos(private_stack, world, apps, row, chaos_votes)
+        yield chaos
     finally:
+        for load in chaos.loads if chaos else []:
+            load.stop()  # a failed test's load must not reach the next test's service
         for app in apps.values():
             app.stop()
         row.seconds = time.monotonic() - started

@@ -84,6 +84,7 @@ class VoteLoad:
         self._thread = threading.Thread(target=self._run, name="vote-load", daemon=True)
         self._next_at = 0.0
         self._resent: set[str] = set()
+        self._stopped = threading.Event()
 
     # -- the test's side ---------------------------------------------------------------
     def start(self) -> VoteLoad:
@@ -96,6 +97,11 @@ class VoteLoad:
 
     def flowing(self) -> bool:
         return self._thread.is_alive()
+
+    def stop(self) -> None:
+        """End the load (a test that failed midway): no call after this returns."""
+        self._stopped.set()
+        self._thread.join(30)
 
     def wait(self) -> Ledger:
         self._thread.join(self.give_up_s + 60)
@@ -134,11 +140,11 @@ class VoteLoad:
         queue: asyncio.Queue[list[voting_pb2.Vote]],
         deadline: float,
     ) -> None:
-        while not queue.empty():
+        while not queue.empty() and not self._stopped.is_set():
             pending = queue.get_nowait()
             await self._paced(len(pending))
             resend: list[voting_pb2.Vote] = []
-            while pending:
+            while pending and not self._stopped.is_set():
                 assert time.monotonic() < deadline, f"{len(pending)} votes never acknowledged"
                 pending, acked = await self._call(stub, pending)
                 resend += [v for v in acked if self._resends(v)]
