@@ -34,12 +34,10 @@ DUPLICATE_KEY = 11000
 MARKER = "marker"
 Doc = dict[str, Any]
 
+# Only what the sink relies on: pages are read from the timeline (ADR 4), not by queries
+# on this collection, so indexes for filters would only slow every insert down.
 INDEXES: list[tuple[list[tuple[str, int]], dict[str, Any]]] = [
     ([("vote_id", pymongo.ASCENDING)], {"unique": True, "name": "vote_id_unique"}),
-    ([("cast_at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)], {"name": "newest"}),
-    ([("band", 1), ("cast_at", -1), ("_id", -1)], {"name": "band_newest"}),
-    ([("album", 1), ("cast_at", -1), ("_id", -1)], {"name": "album_newest"}),
-    ([("year", 1), ("cast_at", -1), ("_id", -1)], {"name": "year_newest"}),
 ]
 
 
