@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import shutil
-import subprocess
 import uuid
 from pathlib import Path
 from string import Template
@@ -99,6 +98,33 @@ def _write_config(settings: Settings) -> Path:
     return config
 
 
+def new_cluster_id() -> str:
+    """A random cluster id as Kafka's own ``Uuid.randomUuid()`` makes it: URL-safe base64
+    of 16 random bytes without padding, drawn again when it would begin with ``-`` (about
+    1 in 64 do), which command-line tools read as an option."""
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not candidate.startswith("-"):
+            return candidate
+
+
+def format_storage(settings: Settings, config: Path, cluster_id: str) -> None:
+    """Format the KRaft log directories once. The id is passed as ``--cluster-id=ID`` so
+    that no id, whatever it starts with, can be read as an option."""
+    run_step(
+        "formatting Kafka's storage",
+        _java(
+            settings,
+            "kafka.tools.StorageTool",
+            "format",
+            "--standalone",
+            f"--cluster-id={cluster_id}",
+            "-c",
+            str(config),
+        ),
+    )
+
+
 def start(settings: Settings) -> None:
     host, port = settings.kafka_host_port
     ensure_port_free("Kafka", host, port, "BOLETA_KAFKA_BOOTSTRAP")
@@ -108,21 +134,7 @@ def start(settings: Settings) -> None:
     install(settings)
     config = _write_config(settings)
     if not (settings.home / "kafka" / "data" / "meta.properties").exists():
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        subprocess.run(
-            _java(
-                settings,
-                "kafka.tools.StorageTool",
-                "format",
-                "--standalone",
-                "-t",
-                cluster_id,
-                "-c",
-                str(config),
-            ),
-            check=True,
-            capture_output=True,
-        )
+        format_storage(settings, config, new_cluster_id())
     process(settings).start(_java(settings, MAIN_CLASS, str(config)))
 
 
