@@ -20,4 +20,3 @@ def test_storage_formats_with_ids_that_begin_with_dash_or_underscore(
     kafka.format_storage(private, config, cluster_id)
     meta = (tmp_path / "kafka" / "data" / "meta.properties").read_text()
     assert f"cluster.id={cluster_id}\n" in meta
-
