@@ -10,6 +10,7 @@ up: install webapp
 
 test: install lint webapp
 	cd webapp && npm test
+	scripts/unit-pythons.sh
 	$(RUN) pytest tests/unit tests/integration tests/infra tests/e2e tests/chaos
 
 deps:
@@ -26,6 +27,7 @@ lint: deps
 
 unit: deps
 	$(RUN) pytest tests/unit
+	scripts/unit-pythons.sh
 
 integration: install
 	$(RUN) pytest tests/integration
