@@ -13,7 +13,16 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from commands.kafka_log import Appended, AppendResult
-from domain import CastVote, Catalog, DecisionContext, Rejection, VoteCast, decide, uuid7
+from domain import (
+    CastVote,
+    Catalog,
+    DecisionContext,
+    Rejection,
+    VoteCast,
+    decide,
+    uuid7,
+    uuid7_batch,
+)
 
 MAX_BATCH = 1000
 
@@ -69,13 +78,14 @@ class CastVoteHandler:
     def decide_all(self, commands: Sequence[CastVote]) -> list[VoteCast | Rejection]:
         """One clock reading per batch: a batch's votes are cast at the same instant."""
         now = self._clock()
-        unix_ms = int(now.timestamp() * 1000)
+        # One clock reading and one draw of randomness for the whole batch's event ids.
+        event_ids = uuid7_batch(int(now.timestamp() * 1000), os.urandom(10 * len(commands)))
         decisions: list[VoteCast | Rejection] = []
-        for command in commands:
+        for command, event_id in zip(commands, event_ids, strict=True):
             assign = not (isinstance(command.vote_id, str) and command.vote_id.strip())
             context = DecisionContext(
                 now=now,
-                event_id=uuid7(unix_ms, os.urandom(10)),
+                event_id=event_id,
                 new_vote_id=new_vote_id() if assign else "",
                 default_contest=self._default_contest,
                 catalog=self._catalog,

@@ -13,7 +13,6 @@ neither spins polling for reports nor is woken once per vote.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -162,7 +161,8 @@ class KafkaVoteLog:
         if not events:
             return []
         self._started()
-        waiter = _Waiter(asyncio.get_running_loop(), len(events), self._completed_on)
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(loop, len(events), self._completed_on)
         deadline = time.monotonic() + within_s
         produce, encode, topic, headers = (
             self._producer.produce,
@@ -192,8 +192,14 @@ class KafkaVoteLog:
                         waiter.skip(index, QUEUE_FULL)
                         break
                     await asyncio.sleep(0.005)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(waiter.future), deadline - time.monotonic())
+        if not waiter.future.done():
+            # One timer, not wait_for(shield(...)): they cost three futures and a task
+            # step per call. When it fires first, the votes still unconfirmed fail.
+            timer = loop.call_later(max(0.0, deadline - time.monotonic()), waiter.wake)
+            try:
+                await waiter.future
+            finally:
+                timer.cancel()
         return [r if r is not None else NOT_CONFIRMED for r in waiter.results]
 
     async def close(self, flush_s: float = 10.0) -> int:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import cast
+
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from commands.handler import CastVoteHandler
-from commands.interceptors import ServiceInterceptor
 from commands.metrics import CommandMetrics
+from commands.observed import observed
 from commands.service import VotingService
 from proto.boleta.v1 import voting_pb2, voting_pb2_grpc
 
@@ -27,7 +30,6 @@ def create_server(
     """A server listening on ``address`` (SO_REUSEPORT on, so processes can share the port),
     with TLS when ``tls`` holds a PEM (private key, certificate chain)."""
     server = grpc.aio.server(
-        interceptors=[ServiceInterceptor(metrics, token)],
         options=[
             ("grpc.so_reuseport", 1),
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -37,8 +39,17 @@ def create_server(
             ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
         ],
     )
+    service = VotingService(handler, ack_timeout_s, metrics)
     voting_pb2_grpc.add_VotingServiceServicer_to_server(
-        VotingService(handler, ack_timeout_s, metrics), server
+        # The generated registration reads only these two attributes.
+        cast(
+            voting_pb2_grpc.VotingServiceServicer,
+            SimpleNamespace(
+                CastVote=observed("CastVote", service.CastVote, metrics, token),
+                CastVotes=observed("CastVotes", service.CastVotes, metrics, token),
+            ),
+        ),
+        server,
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

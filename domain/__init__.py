@@ -3,7 +3,7 @@
 from domain.catalog import Band, Catalog, Contest, parse_catalog
 from domain.codec import EventCodec, UndecodableEvent, vote_cast_codec
 from domain.decide import DecisionContext, decide
-from domain.ids import canonical_uuid, uuid7
+from domain.ids import canonical_uuid, uuid7, uuid7_batch
 from domain.validation import normalize_text
 from domain.votes import (
     EVENT_TYPE,
@@ -32,5 +32,6 @@ __all__ = [
     "normalize_text",
     "parse_catalog",
     "uuid7",
+    "uuid7_batch",
     "vote_cast_codec",
 ]

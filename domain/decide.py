@@ -17,7 +17,7 @@ from domain.validation import (
 from domain.votes import CastVote, FieldViolation, Rejection, VoteCast
 
 
-class DecisionContext(msgspec.Struct, frozen=True, kw_only=True):
+class DecisionContext(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """What the decision needs from outside: the clock, fresh ids, configuration."""
 
     now: datetime

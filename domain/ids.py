@@ -10,6 +10,8 @@ _HEX = rf"(?:{_X}{{8}}-{_X}{{4}}-{_X}{{4}}-{_X}{{4}}-{_X}{{12}}|{_X}{{32}})"
 # The forms canonical_uuid reads. uuid.UUID() alone also takes "0x...", "+...", "_",
 # non-ASCII digits, hyphens anywhere, repeated "urn:"/"uuid:" and unbalanced braces.
 _UUID_FORMS = re.compile(rf"{_HEX}|\{{{_HEX}\}}|urn:uuid:{_HEX}")
+# The variant nibble: the top two bits of a hex digit set to binary 10, the rest kept.
+_VARIANT = {f"{n:x}": f"{0x8 | (n & 0x3):x}" for n in range(16)}
 _CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -17,21 +19,24 @@ def uuid7(unix_ms: int, random_bytes: bytes) -> str:
     """A UUIDv7 (RFC 9562) from a millisecond timestamp and 10 random bytes.
 
     The caller supplies the clock and the randomness, so this stays a pure function.
+    The first random nibble gives way to the version (7), the top two bits of the fifth to
+    the RFC 4122 variant (``10``): the rest is the randomness as given.
     """
     if len(random_bytes) != 10:
         raise ValueError("uuid7 needs exactly 10 random bytes")
     if not 0 <= unix_ms < 1 << 48:
         raise ValueError("uuid7 timestamp must fit in 48 bits")
-    value = (unix_ms << 80) | int.from_bytes(random_bytes, "big")
-    value &= ~(0xF << 76)
-    value |= 0x7 << 76  # version 7
-    value &= ~(0x3 << 62)
-    value |= 0x2 << 62  # RFC 4122 variant
-    return _hyphenated(f"{value:032x}")
+    stamp = f"{unix_ms:012x}"
+    rnd = random_bytes.hex()
+    return f"{stamp[:8]}-{stamp[8:]}-7{rnd[1:4]}-{_VARIANT[rnd[4]]}{rnd[5:8]}-{rnd[8:]}"
 
 
-def _hyphenated(hex32: str) -> str:
-    return f"{hex32[:8]}-{hex32[8:12]}-{hex32[12:16]}-{hex32[16:20]}-{hex32[20:]}"
+def uuid7_batch(unix_ms: int, random_bytes: bytes) -> list[str]:
+    """One UUIDv7 per 10 bytes of ``random_bytes``, all at ``unix_ms``: a batch of ids from
+    one clock reading and one draw of randomness."""
+    if len(random_bytes) % 10:
+        raise ValueError("uuid7_batch needs a multiple of 10 random bytes")
+    return [uuid7(unix_ms, random_bytes[i : i + 10]) for i in range(0, len(random_bytes), 10)]
 
 
 def uuid7_unix_ms(event_id: str) -> int:

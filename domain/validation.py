@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from domain.ids import canonical_uuid
 from domain.votes import FieldViolation
@@ -17,6 +18,11 @@ MAX_RAW_TEXT = 4096  # longer input is refused before any normalization work
 MIN_YEAR = 1900
 MAX_RANK = 10_000
 MAX_CONTEST = 64
+# Votes repeat the same few names, years and ranks: their checks are memoized in bounded
+# caches (pure functions of their arguments). Only short text is kept, so a cache holds
+# at most CACHE_SIZE * CACHEABLE_TEXT characters.
+CACHE_SIZE = 8192
+CACHEABLE_TEXT = 256
 
 _RANK = re.compile(r"(\d{1,9})(st|nd|rd|th)?", re.IGNORECASE | re.ASCII)
 _YEAR = re.compile(r"[0-9]{1,9}")
@@ -45,6 +51,12 @@ def _first_forbidden(text: str) -> tuple[int, str] | None:
 
 
 def text_field(field: str, value: object) -> str | FieldViolation:
+    if type(value) is str and len(value) <= CACHEABLE_TEXT:
+        return _text_field_cached(field, value)
+    return _text_field(field, value)
+
+
+def _text_field(field: str, value: object) -> str | FieldViolation:
     if not isinstance(value, str):
         return FieldViolation(field, f"{field} must be text, got {type(value).__name__}")
     if len(value) > MAX_RAW_TEXT:
@@ -67,6 +79,15 @@ def text_field(field: str, value: object) -> str | FieldViolation:
     return text
 
 
+_text_field_cached = lru_cache(maxsize=CACHE_SIZE)(_text_field)
+
+
+def _cacheable_number(value: object) -> bool:
+    """An int, or short text: the values whose year or rank check is memoized."""
+    kind = type(value)
+    return kind is int or (kind is str and len(value) <= 32)  # type: ignore[arg-type]
+
+
 def _whole_number(value: object) -> int | str | None:
     """An int from an int or digit text; None when the value has the wrong type."""
     if isinstance(value, bool):
@@ -79,6 +100,12 @@ def _whole_number(value: object) -> int | str | None:
 
 
 def year_field(value: object, current_year: int) -> int | FieldViolation:
+    if _cacheable_number(value):
+        return _year_field_cached(value, current_year)
+    return _year_field(value, current_year)
+
+
+def _year_field(value: object, current_year: int) -> int | FieldViolation:
     raw = _whole_number(value)
     if raw is None:
         return FieldViolation("year", f"year must be a whole number, got {type(value).__name__}")
@@ -93,7 +120,16 @@ def year_field(value: object, current_year: int) -> int | FieldViolation:
     return raw
 
 
+_year_field_cached = lru_cache(maxsize=CACHE_SIZE, typed=True)(_year_field)
+
+
 def rank_field(value: object) -> int | FieldViolation:
+    if _cacheable_number(value):
+        return _rank_field_cached(value)
+    return _rank_field(value)
+
+
+def _rank_field(value: object) -> int | FieldViolation:
     raw = _whole_number(value)
     if raw is None:
         return FieldViolation("rank", f"rank must be a whole number, got {type(value).__name__}")
@@ -107,6 +143,9 @@ def rank_field(value: object) -> int | FieldViolation:
     if not 1 <= raw <= MAX_RANK:
         return FieldViolation("rank", f"rank {raw} is out of range; it must be 1 to {MAX_RANK}")
     return raw
+
+
+_rank_field_cached = lru_cache(maxsize=CACHE_SIZE, typed=True)(_rank_field)
 
 
 def vote_id_field(value: object) -> str | FieldViolation | None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from domain.ids import canonical_uuid, uuid7, uuid7_unix_ms
+from domain.ids import canonical_uuid, uuid7, uuid7_batch, uuid7_unix_ms
 from tests.unit.strategies import broken_vote_ids, hyphenated, uuid_forms
 
 MAX_MS = (1 << 48) - 1
@@ -41,6 +41,24 @@ def test_uuid7_sorts_by_time_as_text(stamps: list[tuple[int, bytes]]) -> None:
 def test_uuid7_of_a_later_millisecond_sorts_later(ms: int, first: bytes, second: bytes) -> None:
     if ms < MAX_MS:
         assert uuid7(ms, first) < uuid7(ms + 1, second)
+
+
+@given(unix_ms, random_bytes)
+def test_uuid7_equals_the_bit_arithmetic_of_rfc_9562(ms: int, rnd: bytes) -> None:
+    value = (ms << 80) | int.from_bytes(rnd, "big")
+    value = (value & ~(0xF << 76)) | (0x7 << 76)
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)
+    assert uuid7(ms, rnd) == str(uuid.UUID(int=value))
+
+
+@given(unix_ms, st.lists(random_bytes, max_size=20))
+def test_uuid7_batch_is_one_uuid7_per_ten_bytes(ms: int, draws: list[bytes]) -> None:
+    assert uuid7_batch(ms, b"".join(draws)) == [uuid7(ms, rnd) for rnd in draws]
+
+
+def test_uuid7_batch_needs_whole_draws() -> None:
+    with pytest.raises(ValueError, match="multiple of 10"):
+        uuid7_batch(0, b"\x00" * 15)
 
 
 @pytest.mark.parametrize("rnd", [b"", b"\x00" * 9, b"\x00" * 11])

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from domain import validation
 from domain.catalog import Catalog, Contest
 from domain.decide import DecisionContext, decide
 from domain.validation import (
@@ -327,3 +328,40 @@ def test_vote_id_must_be_text(value: object) -> None:
     violation = vote_id_field(value)
     assert isinstance(violation, FieldViolation)
     assert violation.field == "vote_id"
+
+
+# ---------------------------------------------------------------- memoized checks
+
+any_field_value = st.one_of(
+    st.text(max_size=40),
+    st.text(max_size=300),
+    st.integers(),
+    st.booleans(),
+    st.none(),
+    st.floats(allow_nan=False),
+    st.binary(max_size=8),
+)
+
+
+@given(st.sampled_from(["band", "album"]), st.lists(any_field_value, min_size=1, max_size=6))
+def test_memoized_text_checks_equal_the_plain_ones_in_any_order(
+    field: str, values: list[object]
+) -> None:
+    for value in [*values, *reversed(values)]:  # the second pass answers from the cache
+        assert text_field(field, value) == validation._text_field(field, value)
+
+
+@given(st.lists(any_field_value, min_size=1, max_size=6), st.integers(1900, 2100))
+def test_memoized_year_and_rank_checks_equal_the_plain_ones(
+    values: list[object], current_year: int
+) -> None:
+    for value in [*values, *reversed(values)]:
+        assert year_field(value, current_year) == validation._year_field(value, current_year)
+        assert rank_field(value) == validation._rank_field(value)
+
+
+def test_memoized_checks_tell_true_from_one() -> None:
+    assert isinstance(rank_field(1), int)
+    assert isinstance(rank_field(True), FieldViolation)  # True == 1 and hash(True) == hash(1)
+    assert isinstance(year_field(2000, 2026), int)
+    assert isinstance(year_field(2000.0, 2026), FieldViolation)
