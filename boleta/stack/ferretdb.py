@@ -10,7 +10,7 @@ import pymongo
 import pymongo.errors
 
 from boleta.settings import REPO_ROOT, Settings
-from boleta.stack.process import ManagedProcess, ensure_port_free, wait_until
+from boleta.stack.process import ManagedProcess, ensure_port_free
 from boleta.stack.tools import go_binary, go_build, run_step
 
 SOURCE_DIR = REPO_ROOT / "infra" / "local" / "ferretdb"
@@ -60,6 +60,7 @@ def process(settings: Settings) -> ManagedProcess:
         settings.home / "run",
         settings.home / "logs",
         markers=(f"--data-dir {settings.home / 'ferretdb'}",),
+        settings=("BOLETA_MONGO_URL",),
     )
 
 
@@ -92,4 +93,4 @@ def ready(settings: Settings) -> bool:
 
 
 def wait_ready(settings: Settings) -> None:
-    wait_until(lambda: ready(settings), settings.ready_timeout_s, "FerretDB", process(settings))
+    process(settings).wait_ready(lambda: ready(settings), settings.ready_timeout_s, "FerretDB")

@@ -13,7 +13,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from boleta.settings import REPO_ROOT, Settings
-from boleta.stack.process import ManagedProcess, ensure_port_free, wait_until
+from boleta.stack.process import ManagedProcess, ensure_port_free
 from boleta.stack.tools import require_tool, run_step
 
 KAFKA_DIR = REPO_ROOT / "infra" / "local" / "kafka"
@@ -64,6 +64,7 @@ def process(settings: Settings) -> ManagedProcess:
         settings.home / "run",
         settings.home / "logs",
         markers=(str(settings.home / "kafka" / "server.properties"),),
+        settings=("BOLETA_KAFKA_BOOTSTRAP", "BOLETA_KAFKA_CONTROLLER_PORT"),
     )
 
 
@@ -147,7 +148,7 @@ def ready(settings: Settings) -> bool:
 
 
 def wait_ready(settings: Settings) -> None:
-    wait_until(lambda: ready(settings), settings.ready_timeout_s, "Kafka", process(settings))
+    process(settings).wait_ready(lambda: ready(settings), settings.ready_timeout_s, "Kafka")
 
 
 def create_topics(settings: Settings, partitions: int | None = None, *names: str) -> None:
