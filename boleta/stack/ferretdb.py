@@ -28,12 +28,13 @@ def binary_path(settings: Settings) -> Path:
 def install(settings: Settings) -> Path:
     """Build the FerretDB binary (once per source version; Go's caches make rebuilds quick)."""
     binary = binary_path(settings)
-    go_build(SOURCE_DIR, binary, "FerretDB v1", lambda go: _patched(go, binary.parent))
+    log = settings.home / "logs" / "install-ferretdb.log"
+    go_build(SOURCE_DIR, binary, "FerretDB v1", lambda go: _patched(go, binary.parent, log), log)
     shutil.rmtree(binary.parent / "src", ignore_errors=True)  # the vendored copy (~100 MB)
     return binary
 
 
-def _patched(go: str, workdir: Path) -> Path:
+def _patched(go: str, workdir: Path, log: Path) -> Path:
     """A copy of our sources with vendored dependencies, patched by patches.json (each
     patch replaces one exact line of a dependency, and says why)."""
     build_dir = workdir / "src"
@@ -41,7 +42,7 @@ def _patched(go: str, workdir: Path) -> Path:
     build_dir.mkdir(parents=True)
     for source in ("go.mod", "go.sum", "main.go"):
         shutil.copy2(SOURCE_DIR / source, build_dir / source)
-    run_step("vendoring FerretDB's modules", [go, "mod", "vendor"], cwd=build_dir)
+    run_step("vendoring FerretDB's modules", [go, "mod", "vendor"], cwd=build_dir, log=log)
     for patch in json.loads((SOURCE_DIR / "patches.json").read_text()):
         target = build_dir / "vendor" / patch["module"] / patch["file"]
         text = target.read_text()

@@ -51,6 +51,7 @@ def install(settings: Settings) -> Path:
             f"-DoutputDirectory={partial}",
             "-DincludeScope=runtime",
         ],
+        log=settings.home / "logs" / "install-kafka.log",
     )
     shutil.rmtree(lib, ignore_errors=True)
     partial.rename(lib)
@@ -70,7 +71,7 @@ def process(settings: Settings) -> ManagedProcess:
 
 def _java(settings: Settings, main: str, *args: str) -> list[str]:
     return [
-        "java",
+        require_tool("java", "a Java 17+ runtime (Debian package 'openjdk-17-jre-headless')"),
         f"-Xms{settings.kafka_heap}",
         f"-Xmx{settings.kafka_heap}",
         "-XX:+UseG1GC",
