@@ -1,6 +1,8 @@
 # The two commands of the README: `make up` and `make test`. Both install what is missing.
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --frozen
+# One install step whose failure names itself, shows the tool's last lines and its log.
+STEP = $(RUN) python -m boleta.stack.step $(CURDIR)/.boleta/logs/$(1).log
 DEMO_VOTES ?= 1000
 
 .PHONY: up test deps install lint proto unit integration chaos down status clean webapp webapp-test
@@ -38,7 +40,8 @@ chaos: install
 	$(RUN) pytest tests/chaos --chaos-votes $(CHAOS_VOTES)
 
 webapp:
-	cd webapp && npm ci --no-audit --no-fund && npm run build
+	cd webapp && $(call STEP,webapp-install) "installing the webapp's npm packages" npm ci --no-audit --no-fund
+	cd webapp && $(call STEP,webapp-build) "building the webapp" npm run build
 
 webapp-test:
 	cd webapp && npm test

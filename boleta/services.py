@@ -12,7 +12,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from boleta.settings import Settings
-from boleta.stack.process import ManagedProcess, ensure_port_free, wait_until
+from boleta.stack.process import ManagedProcess, ensure_port_free
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +102,7 @@ def process(settings: Settings, service: AppService) -> ManagedProcess:
         settings.home / "run",
         settings.home / "logs",
         markers=(" ".join(service.argv),),
+        settings=(service.port_setting,),
     )
 
 
@@ -110,4 +111,4 @@ def start(settings: Settings, service: AppService) -> None:
     if proc.pid() is None:
         ensure_port_free(service.name, settings.command_host, service.port, service.port_setting)
         proc.start(service.argv)
-    wait_until(lambda: service.ready(settings), settings.ready_timeout_s, service.name, proc)
+    proc.wait_ready(lambda: service.ready(settings), settings.ready_timeout_s, service.name)

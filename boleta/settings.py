@@ -191,3 +191,12 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
 def names() -> list[str]:
     """The environment variable names boleta reads (manifests are checked against these)."""
     return [PREFIX + f.name.upper() for f in dataclasses.fields(Settings)]
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    """The process environment that makes a child boleta read exactly ``settings``: ours,
+    less any ``BOLETA_*`` variable, plus one per setting (like a pod gets its ConfigMap)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX)}
+    for f in dataclasses.fields(settings):
+        env[PREFIX + f.name.upper()] = str(getattr(settings, f.name))
+    return env

@@ -1,16 +1,15 @@
 """Boleta processes started by the benchmark: private settings, readiness, peak RSS.
 
 Each process runs ``python -m boleta.cli ...`` with the benchmark's settings passed as
-``BOLETA_*`` variables, like a pod gets its ConfigMap. A sampler thread records the peak
-resident memory of every process (children included) while it runs.
+``BOLETA_*`` variables, like a pod gets its ConfigMap, and is run by boleta's one process
+manager (:mod:`boleta.stack.process`). A sampler thread records the peak resident memory
+of every process (children included) while it runs.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -22,23 +21,17 @@ from pathlib import Path
 import psutil
 
 from boleta.services import grpc_serving
-from boleta.settings import PREFIX, Settings
+from boleta.settings import Settings, environment
+from boleta.stack.process import ManagedProcess
 
 SAMPLE_S = 0.2
+settings_env = environment
 
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
-
-
-def settings_env(settings: Settings) -> dict[str, str]:
-    """``settings`` as the ``BOLETA_*`` variables that rebuild it in a child process."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX)}
-    for field in dataclasses.fields(settings):
-        env[PREFIX + field.name.upper()] = str(getattr(settings, field.name))
-    return env
 
 
 class PeakRss:
@@ -85,23 +78,21 @@ class PeakRss:
 @dataclasses.dataclass
 class AppProcess:
     role: str
-    proc: subprocess.Popen[bytes]
-    log: Path
+    process: ManagedProcess
+    pid: int
+
+    @property
+    def log(self) -> Path:
+        return self.process.log_file
 
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        return self.process.running()
 
     def log_tail(self, lines: int = 20) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        return self.process.tail(lines)
 
     def stop(self, timeout: float = 20.0) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        self.process.stop(timeout)
 
 
 class Apps:
@@ -113,28 +104,15 @@ class Apps:
         self._running: list[AppProcess] = []
 
     def start(self, role: str, settings: Settings, *argv: str) -> AppProcess:
-        log = self.log_dir / f"{role}.log"
-        with log.open("ab") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "boleta.cli", *argv],
-                env=settings_env(settings),
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        app = AppProcess(role, proc, log)
+        process = ManagedProcess(role, self.log_dir, self.log_dir)
+        pid = process.start([sys.executable, "-m", "boleta.cli", *argv], settings_env(settings))
+        app = AppProcess(role, process, pid)
         self._running.append(app)
-        self.rss.watch(role, proc.pid)
+        self.rss.watch(role, pid)
         return app
 
     def wait(self, app: AppProcess, ready: Callable[[], bool], timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not ready():
-            if not app.alive():
-                raise RuntimeError(f"{app.role} exited while starting:\n{app.log_tail()}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{app.role} not ready after {timeout:.0f}s:\n{app.log_tail()}")
-            time.sleep(0.1)
+        app.process.wait_ready(ready, timeout, app.role)
 
     def commands(self, role: str, settings: Settings) -> AppProcess:
         return self.start(role, settings, "serve", "commands")
@@ -163,7 +141,7 @@ class Service:
         total = 0.0
         for app in self.processes:
             try:
-                times = psutil.Process(app.proc.pid).cpu_times()
+                times = psutil.Process(app.pid).cpu_times()
             except psutil.Error:
                 continue
             total += times.user + times.system

@@ -10,7 +10,7 @@ import pymongo
 import pymongo.errors
 
 from boleta.settings import REPO_ROOT, Settings
-from boleta.stack.process import ManagedProcess, ensure_port_free, wait_until
+from boleta.stack.process import ManagedProcess, ensure_port_free
 from boleta.stack.tools import go_binary, go_build, run_step
 
 SOURCE_DIR = REPO_ROOT / "infra" / "local" / "ferretdb"
@@ -28,12 +28,13 @@ def binary_path(settings: Settings) -> Path:
 def install(settings: Settings) -> Path:
     """Build the FerretDB binary (once per source version; Go's caches make rebuilds quick)."""
     binary = binary_path(settings)
-    go_build(SOURCE_DIR, binary, "FerretDB v1", lambda go: _patched(go, binary.parent))
+    log = settings.home / "logs" / "install-ferretdb.log"
+    go_build(SOURCE_DIR, binary, "FerretDB v1", lambda go: _patched(go, binary.parent, log), log)
     shutil.rmtree(binary.parent / "src", ignore_errors=True)  # the vendored copy (~100 MB)
     return binary
 
 
-def _patched(go: str, workdir: Path) -> Path:
+def _patched(go: str, workdir: Path, log: Path) -> Path:
     """A copy of our sources with vendored dependencies, patched by patches.json (each
     patch replaces one exact line of a dependency, and says why)."""
     build_dir = workdir / "src"
@@ -41,7 +42,7 @@ def _patched(go: str, workdir: Path) -> Path:
     build_dir.mkdir(parents=True)
     for source in ("go.mod", "go.sum", "main.go"):
         shutil.copy2(SOURCE_DIR / source, build_dir / source)
-    run_step("vendoring FerretDB's modules", [go, "mod", "vendor"], cwd=build_dir)
+    run_step("vendoring FerretDB's modules", [go, "mod", "vendor"], cwd=build_dir, log=log)
     for patch in json.loads((SOURCE_DIR / "patches.json").read_text()):
         target = build_dir / "vendor" / patch["module"] / patch["file"]
         text = target.read_text()
@@ -60,6 +61,7 @@ def process(settings: Settings) -> ManagedProcess:
         settings.home / "run",
         settings.home / "logs",
         markers=(f"--data-dir {settings.home / 'ferretdb'}",),
+        settings=("BOLETA_MONGO_URL",),
     )
 
 
@@ -92,4 +94,4 @@ def ready(settings: Settings) -> bool:
 
 
 def wait_ready(settings: Settings) -> None:
-    wait_until(lambda: ready(settings), settings.ready_timeout_s, "FerretDB", process(settings))
+    process(settings).wait_ready(lambda: ready(settings), settings.ready_timeout_s, "FerretDB")

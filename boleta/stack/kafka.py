@@ -12,7 +12,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from boleta.settings import REPO_ROOT, Settings
-from boleta.stack.process import ManagedProcess, ensure_port_free, wait_until
+from boleta.stack.process import ManagedProcess, ensure_port_free
 from boleta.stack.tools import require_tool, run_step
 
 KAFKA_DIR = REPO_ROOT / "infra" / "local" / "kafka"
@@ -50,6 +50,7 @@ def install(settings: Settings) -> Path:
             f"-DoutputDirectory={partial}",
             "-DincludeScope=runtime",
         ],
+        log=settings.home / "logs" / "install-kafka.log",
     )
     shutil.rmtree(lib, ignore_errors=True)
     partial.rename(lib)
@@ -63,12 +64,13 @@ def process(settings: Settings) -> ManagedProcess:
         settings.home / "run",
         settings.home / "logs",
         markers=(str(settings.home / "kafka" / "server.properties"),),
+        settings=("BOLETA_KAFKA_BOOTSTRAP", "BOLETA_KAFKA_CONTROLLER_PORT"),
     )
 
 
 def _java(settings: Settings, main: str, *args: str) -> list[str]:
     return [
-        "java",
+        require_tool("java", "a Java 17+ runtime (Debian package 'openjdk-17-jre-headless')"),
         f"-Xms{settings.kafka_heap}",
         f"-Xmx{settings.kafka_heap}",
         "-XX:+UseG1GC",
@@ -159,7 +161,7 @@ def ready(settings: Settings) -> bool:
 
 
 def wait_ready(settings: Settings) -> None:
-    wait_until(lambda: ready(settings), settings.ready_timeout_s, "Kafka", process(settings))
+    process(settings).wait_ready(lambda: ready(settings), settings.ready_timeout_s, "Kafka")
 
 
 def create_topics(settings: Settings, partitions: int | None = None, *names: str) -> None:

@@ -1,7 +1,12 @@
-"""Background processes with pid files: start detached, find again, stop for good.
+"""One way to run a process, for the local stack, the benchmark and the chaos suite.
 
-A pid file alone is not trusted: the process must also still run the command line we
-started (its ``marker``), so a recycled pid is never mistaken for our service.
+A process starts in its own session (so its group can be signalled as one), with all its
+output appended to a log file that every error names. Its pid goes to a pid file, so that
+another ``boleta`` invocation finds it again; a pid file alone is not trusted: the process
+must also still run the command line we started (its ``marker``), so a recycled pid is
+never mistaken for ours. Readiness is polled until a check passes, the process exits, or
+time runs out. Stopping is SIGTERM to the group, then SIGKILL to what is left of it after a
+grace period.
 """
 
 from __future__ import annotations
@@ -13,24 +18,43 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+
+POLL_S = 0.05
 
 
 class PortTakenError(RuntimeError):
     """A port we must listen on is held by a process that is not ours."""
 
 
-@dataclass(frozen=True, slots=True)
-class ManagedProcess:
-    """One service process: pid file, log file, and texts one of which its command line holds."""
+class StartError(RuntimeError):
+    """A process exited, or did not become ready, while it was starting."""
 
-    name: str
-    run_dir: Path
-    log_dir: Path
-    markers: tuple[str, ...]
+
+class ManagedProcess:
+    """One process: its name, pid file, log file, and texts one of which its command line holds.
+
+    ``settings`` names the ``BOLETA_*`` settings that change how it starts (its address,
+    its port), for the error message when it fails to.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        run_dir: Path,
+        log_dir: Path,
+        markers: tuple[str, ...] = (),
+        settings: tuple[str, ...] = (),
+    ) -> None:
+        self.name = name
+        self.run_dir = run_dir
+        self.log_dir = log_dir
+        self.markers = markers
+        self.settings = settings
+        self.returncode: int | None = None
+        self._popen: subprocess.Popen[bytes] | None = None
 
     @property
     def pid_file(self) -> Path:
@@ -42,6 +66,8 @@ class ManagedProcess:
 
     def pid(self) -> int | None:
         """The pid of our running process, or None (a stale pid file is removed)."""
+        if self._popen is not None and self._popen.poll() is not None:
+            self.returncode = self._popen.returncode  # reaped: no zombie is left behind
         try:
             pid = int(self.pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
@@ -51,49 +77,78 @@ class ManagedProcess:
         self.pid_file.unlink(missing_ok=True)
         return None
 
+    def running(self) -> bool:
+        return self.pid() is not None
+
     def start(
         self, argv: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path | None = None
     ) -> int:
-        """Start ``argv`` in its own session, output appended to the log file."""
+        """Start ``argv`` in its own session, output appended to the log file.
+
+        ``env`` is the whole environment of the process (default: ours). Without markers,
+        the command line itself is the marker."""
+        if self.running():
+            raise RuntimeError(f"{self.name} is already running (pid file {self.pid_file})")
+        self.markers = self.markers or (" ".join(argv),)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.returncode = None
         with self.log_file.open("ab") as log:
             log.write(f"\n--- boleta starts {self.name}: {' '.join(argv)}\n".encode())
             log.flush()
-            proc = subprocess.Popen(
+            self._popen = subprocess.Popen(
                 list(argv),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=cwd,
-                env={**os.environ, **(env or {})},
+                env=dict(os.environ if env is None else env),
                 start_new_session=True,
             )
-        self.pid_file.write_text(str(proc.pid))
+        pid = self._popen.pid
+        self.pid_file.write_text(str(pid))
         # Until the child has exec'd, its command line is still ours: wait for the switch so
         # that pid() does not mistake a starting service for a stranger.
         deadline = time.monotonic() + 5
-        while not _is_ours(proc.pid, self.markers) and proc.poll() is None:
+        while not _is_ours(pid, self.markers) and self._popen.poll() is None:
             if time.monotonic() > deadline:
                 break
             time.sleep(0.01)
-        return proc.pid
+        return pid
 
-    def stop(self, timeout: float = 30.0) -> bool:
-        """SIGTERM the process group, SIGKILL it after ``timeout``. True if it was running."""
+    def wait_ready(self, check: Callable[[], bool], timeout: float, what: str = "") -> None:
+        """Poll ``check()`` until true. If the process exits first, or time runs out, the
+        error names the step, the log file and its last lines, and the settings to change."""
+        deadline = time.monotonic() + timeout
+        while not check():
+            if not self.running():
+                code = "" if self.returncode is None else f" with code {self.returncode}"
+                raise StartError(self.explain(what, f"it exited{code} before it was ready"))
+            if time.monotonic() > deadline:
+                raise StartError(self.explain(what, f"it was not ready after {timeout:.0f}s"))
+            time.sleep(POLL_S)
+
+    def explain(self, what: str, failure: str) -> str:
+        """An error message: the step, what went wrong, the log to read, what to change."""
+        message = (
+            f"starting {what or self.name} failed: {failure}.\n"
+            f"Last lines of its log {self.log_file}:\n{tail(self.log_file)}"
+        )
+        if self.settings:
+            names = " or ".join(self.settings)
+            message += f"\nIf its port is taken or its address is wrong, change {names}."
+        return message
+
+    def stop(self, grace: float = 30.0) -> bool:
+        """SIGTERM the process group, SIGKILL what is left of it after ``grace`` seconds.
+        True if it was running; its exit code (when we started it) is in ``returncode``."""
         pid = self.pid()
         if pid is None:
             return False
+        group = _session(pid)
         _signal_group(pid, signal.SIGTERM)
-        try:
-            psutil.Process(pid).wait(timeout)
-        except psutil.TimeoutExpired:
-            _signal_group(pid, signal.SIGKILL)
-            with contextlib.suppress(psutil.Error):
-                psutil.Process(pid).wait(10)
-        except psutil.NoSuchProcess:
-            pass
-        _reap_group(pid)
+        if not self._wait_gone(pid, group, grace):
+            self._kill(pid, group)
         self.pid_file.unlink(missing_ok=True)
         return True
 
@@ -101,10 +156,30 @@ class ManagedProcess:
         """SIGKILL the whole process group now (what the tests use to simulate a crash)."""
         pid = self.pid()
         if pid is not None:
-            _signal_group(pid, signal.SIGKILL)
+            self._kill(pid, _session(pid))
+
+    def _kill(self, pid: int, group: list[psutil.Process]) -> None:
+        _signal_group(pid, signal.SIGKILL)
+        for proc in group:  # also those that left the group but not the session
             with contextlib.suppress(psutil.Error):
-                psutil.Process(pid).wait(10)
-            _reap_group(pid)
+                proc.kill()
+        self._wait_gone(pid, group, 10)
+
+    def _wait_gone(self, pid: int, group: list[psutil.Process], timeout: float) -> bool:
+        """Wait until the leader and every other process of its session are gone."""
+        deadline = time.monotonic() + timeout
+        held = self._popen is not None and self._popen.pid == pid
+        if held and self._popen is not None:
+            try:  # our child: wait through its Popen, which keeps the exit code
+                self.returncode = self._popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                return False
+        others = [p for p in group if not (held and p.pid == pid)]
+        _, alive = psutil.wait_procs(others, timeout=max(0.0, deadline - time.monotonic()))
+        return not alive
+
+    def tail(self, lines: int = 20) -> str:
+        return tail(self.log_file, lines)
 
 
 def _is_ours(pid: int, markers: tuple[str, ...]) -> bool:
@@ -128,20 +203,14 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
             os.kill(pid, sig)
 
 
-def _reap_group(pid: int) -> None:
-    """Kill whatever is left of the session the service ran in (children included)."""
-    leftovers = [p for p in psutil.process_iter(["pid"]) if _sid(p) == pid]
-    for proc in leftovers:
-        with contextlib.suppress(psutil.Error):
-            proc.kill()
-    psutil.wait_procs(leftovers, timeout=5)
-
-
-def _sid(proc: psutil.Process) -> int | None:
-    try:
-        return os.getsid(proc.pid)
-    except OSError:
-        return None
+def _session(pid: int) -> list[psutil.Process]:
+    """The processes of the session ``pid`` leads (itself and its children included)."""
+    found = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(OSError):
+            if os.getsid(proc.pid) == pid:
+                found.append(proc)
+    return found
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -175,24 +244,10 @@ def ensure_port_free(service: str, host: str, port: int, setting: str) -> None:
         )
 
 
-def wait_until(check: Callable[[], bool], timeout: float, what: str, proc: ManagedProcess) -> None:
-    """Poll ``check()`` until true; fail with the log tail if the process dies or time runs out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        if proc.pid() is None:
-            raise RuntimeError(
-                f"{proc.name} exited while starting; last log lines:\n{tail(proc.log_file)}"
-            )
-        time.sleep(0.2)
-    raise TimeoutError(
-        f"{what} not ready after {timeout:.0f}s; last log lines:\n{tail(proc.log_file)}"
-    )
-
-
-def tail(path: Path, lines: int = 15) -> str:
+def tail(path: Path, lines: int = 20) -> str:
+    """The last ``lines`` lines of a log file, indented, for an error message."""
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        text = path.read_text(errors="replace").splitlines()[-lines:]
     except FileNotFoundError:
-        return "(no log)"
+        return f"    (no log at {path})"
+    return "\n".join(f"    {line}" for line in text) or "    (empty)"

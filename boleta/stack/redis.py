@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis
 
 from boleta.settings import Settings
-from boleta.stack.process import ManagedProcess, ensure_port_free, wait_until
+from boleta.stack.process import ManagedProcess, ensure_port_free
 from boleta.stack.tools import require_tool
 
 
@@ -18,6 +18,7 @@ def process(settings: Settings) -> ManagedProcess:
         settings.home / "run",
         settings.home / "logs",
         markers=(f"--dir {data}", f"redis-server {host}:{port}"),
+        settings=("BOLETA_REDIS_URL",),
     )
 
 
@@ -64,4 +65,4 @@ def ready(settings: Settings) -> bool:
 
 
 def wait_ready(settings: Settings) -> None:
-    wait_until(lambda: ready(settings), settings.ready_timeout_s, "Redis", process(settings))
+    process(settings).wait_ready(lambda: ready(settings), settings.ready_timeout_s, "Redis")

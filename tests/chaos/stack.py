@@ -7,25 +7,20 @@ same machine may be using.
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import shutil
-import signal
-import subprocess
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 import pymongo
 import redis
 
 from boleta import services, stack
 from boleta import settings as settings_mod
-from boleta.settings import Settings
+from boleta.settings import Settings, environment
 from boleta.stack import ferretdb, kafka
 from boleta.stack import redis as redis_service
-from tests.integration.projection_helpers import wait_for
+from boleta.stack.process import ManagedProcess
 
 PORTS = {
     "BOLETA_KAFKA_BOOTSTRAP": "127.0.0.1:29092",
@@ -46,23 +41,20 @@ def private_settings(home: Path) -> Settings:
     return settings_mod.load({**PORTS, "BOLETA_HOME": str(home)})
 
 
-def environment(settings: Settings) -> dict[str, str]:
-    """The process environment that makes a child boleta read exactly ``settings``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(settings_mod.PREFIX)}
-    for f in dataclasses.fields(Settings):
-        env[settings_mod.PREFIX + f.name.upper()] = str(getattr(settings, f.name))
-    return env
-
-
 @dataclass
 class App:
-    """One boleta process (``serve commands``, ``project tallies|audit``), run by the test."""
+    """One boleta process (``serve commands``, ``project tallies|audit``), run by the test
+    through boleta's one process manager; its output goes to ``log_path``."""
 
     service: services.AppService
     settings: Settings
     log_path: Path
-    proc: subprocess.Popen[bytes] | None = None
-    _log: IO[bytes] | None = field(default=None, repr=False)
+    process: ManagedProcess = field(init=False)
+
+    def __post_init__(self) -> None:
+        run_dir = self.log_path.parent
+        self.process = ManagedProcess(self.log_path.stem, run_dir, run_dir)
+        assert self.process.log_file == self.log_path, "the log is named after the service"
 
     @property
     def name(self) -> str:
@@ -74,51 +66,29 @@ class App:
 
     def spawn(self) -> None:
         assert not self.running(), f"{self.name} is already running"
-        self._log = self._log or self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            list(self.service.argv),
-            env=environment(self.settings),
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self.process.start(self.service.argv, environment(self.settings))
 
     def wait_ready(self, timeout: float = 90) -> None:
-        wait_for(
-            lambda: self.service.ready(self.settings) or not self.running(),
-            timeout,
-            f"{self.name} to be ready",
-        )
-        assert self.running(), f"{self.name} exited at start:\n{self.log_tail()}"
+        self.process.wait_ready(lambda: self.service.ready(self.settings), timeout, self.name)
 
     def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        return self.process.running()
 
     def kill(self) -> None:
         """SIGKILL: the process dies wherever it is, mid-batch included."""
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(30)
+        assert self.running(), f"{self.name} is not running"
+        self.process.kill()
 
-    def terminate(self, timeout: float = 60) -> int:
-        """SIGTERM and wait: the exit code."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout)
+    def terminate(self, timeout: float = 60) -> int | None:
+        """SIGTERM (SIGKILL after ``timeout``) and wait: the exit code."""
+        assert self.process.stop(timeout), f"{self.name} was not running"
+        return self.process.returncode
 
     def stop(self) -> None:
-        if self.running():
-            try:
-                self.terminate(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        self.process.stop(30)
 
     def log_tail(self, lines: int = 20) -> str:
-        text = self.log_path.read_text(errors="replace").splitlines()
-        return "\n".join(text[-lines:])
+        return self.process.tail(lines)
 
 
 class PrivateStack:
