@@ -14,6 +14,14 @@ from proto.boleta.v1 import voting_pb2, voting_pb2_grpc
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 SERVICE_NAME = voting_pb2.DESCRIPTOR.services_by_name["VotingService"].full_name
+SERVER_OPTIONS = (
+    ("grpc.so_reuseport", 1),  # processes can share the port
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_concurrent_streams", 1000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+)
 
 
 def create_server(
@@ -28,18 +36,23 @@ def create_server(
     with TLS when ``tls`` holds a PEM (private key, certificate chain)."""
     server = grpc.aio.server(
         interceptors=[ServiceInterceptor(metrics, token)],
-        options=[
-            ("grpc.so_reuseport", 1),
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_concurrent_streams", 1000),
-            ("grpc.keepalive_permit_without_calls", 1),
-            ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
-        ],
+        options=SERVER_OPTIONS,
     )
     voting_pb2_grpc.add_VotingServiceServicer_to_server(
         VotingService(handler, ack_timeout_s, metrics), server
     )
+    health_servicer = serve_health_and_reflection(server)
+    if tls is not None:
+        port = server.add_secure_port(address, grpc.ssl_server_credentials([tls]))
+    else:
+        port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"cannot listen on {address}: the port is taken or the address is wrong")
+    return server, health_servicer
+
+
+def serve_health_and_reflection(server: grpc.aio.Server) -> health.aio.HealthServicer:
+    """Adds health (``grpc.health.v1``) and server reflection to ``server``."""
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -50,10 +63,4 @@ def create_server(
         ),
         server,
     )
-    if tls is not None:
-        port = server.add_secure_port(address, grpc.ssl_server_credentials([tls]))
-    else:
-        port = server.add_insecure_port(address)
-    if port == 0:
-        raise OSError(f"cannot listen on {address}: the port is taken or the address is wrong")
-    return server, health_servicer
+    return health_servicer

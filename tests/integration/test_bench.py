@@ -14,11 +14,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import pytest
 
 from boleta.services import grpc_serving
 from boleta.settings import REPO_ROOT, Settings
-from loadtest.procs import settings_env
+from loadtest import echo as echo_mod
+from loadtest.procs import Apps, echo_service, settings_env
+from proto.boleta.v1 import voting_pb2, voting_pb2_grpc
 from tests.integration.kafka_helpers import free_port, read_all
 
 pytestmark = pytest.mark.bench
@@ -122,3 +125,24 @@ def test_locust_run_completes_with_zero_failures(
     casts = stats.get("CastVote", {}).get("num_requests", 0)
     batches = stats.get("CastVotes", {}).get("num_requests", 0)
     assert len(read_all(settings, topic)) >= casts + 20 * batches
+
+
+@pytest.mark.timeout(120)
+def test_the_echo_anchor_answers_every_vote_from_processes_sharing_a_port(
+    settings: Settings,
+) -> None:
+    apps = Apps()
+    echo = settings.replace(command_port=free_port())
+    try:
+        with echo_service(apps, echo, 2) as service:
+            assert [app.role for app in service.processes] == ["echo-1", "echo-2"]
+            with grpc.insecure_channel(service.target) as channel:
+                stub = voting_pb2_grpc.VotingServiceStub(channel)
+                vote = voting_pb2.Vote(band="Green Ridge", album="Imbituva", year="2008")
+                reply = stub.CastVote(voting_pb2.CastVoteRequest(vote=vote), timeout=10)
+                batch = stub.CastVotes(voting_pb2.CastVotesRequest(votes=[vote] * 3), timeout=10)
+            assert reply == echo_mod.REPLY
+            assert list(batch.results) == [echo_mod.RESULT] * 3
+            assert service.cpu_seconds() > 0
+    finally:
+        apps.close()
