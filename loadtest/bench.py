@@ -90,7 +90,8 @@ def unary_figures(
              "x_of_1_process": rate / single, **detail},
         ))  # fmt: skip
         return
-    results.against("ingest_unary", label, rate, "votes/s", echo_key, ECHO_RATE_MIN, **detail)
+    results.against("ingest_unary", label, rate, "votes/s", echo_key, ECHO_RATE_MIN,
+                    of="the echo", **detail)  # fmt: skip
     results.within("ingest_unary_cpu", f"{label}: server CPU per call", cpu_us, "us/call",
                    echo_cpu_us, ECHO_CPU_MAX_X, "the echo's", anchor=echo_key)  # fmt: skip
 

@@ -43,8 +43,8 @@ class Measured:
         return self.cpu_s * 1e6 / self.events if self.events else float("nan")
 
 
-def at_least(ratio: float, minimum: float) -> tuple[str, bool]:
-    return f">= {minimum:.0%} of anchor", ratio >= minimum
+def at_least(ratio: float, minimum: float, of: str = "anchor") -> tuple[str, bool]:
+    return f">= {minimum:.0%} of {of}", ratio >= minimum
 
 
 def at_most(ratio: float, maximum: float, of: str) -> tuple[str, bool]:
@@ -76,12 +76,14 @@ class Results:
         anchor: str,
         minimum: float,
         goal: float | None = None,
+        of: str = "anchor",
         **d: Any,
     ) -> Figure:
-        """A rate measured against the anchor ``anchor``; met when at least ``minimum``x.
-        A ``goal`` above the minimum is shown in the target and kept in the detail."""
+        """A rate measured against the anchor ``anchor`` (``of`` names it in the target);
+        met when at least ``minimum``x. A ``goal`` above the minimum is shown in the target
+        and kept in the detail."""
         ratio = value / self.figures[anchor].value
-        target, met = at_least(ratio, minimum)
+        target, met = at_least(ratio, minimum, of)
         if goal is not None:
             target += f" (goal {goal:.0%})"
             d = {"goal": goal, "goal_met": ratio >= goal, **d}
@@ -170,6 +172,9 @@ def value_text(figure: Figure) -> str:
         cpu = figure.detail.get(key)
         if cpu is not None:
             text += f", {shown} {cpu:,.0f} us/{key.rsplit('_', 1)[1]}"
+    anchor_cpu = figure.detail.get("anchor_cpu_us_per_event")
+    if anchor_cpu is not None:
+        text += f" (anchor {anchor_cpu:,.0f} us/event)"
     if figure.unit == "ms" and "failed" in figure.detail:
         d = figure.detail
         text += (

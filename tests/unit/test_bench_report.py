@@ -115,6 +115,7 @@ def test_cast_vote_is_judged_against_the_echo_rate_and_cpu() -> None:
     unary_figures(results, "", "CastVote", 1600.0, {"server_cpu_us_per_call": 640.0})
     rate, cpu = results.figures["ingest_unary"], results.figures["ingest_unary_cpu"]
     assert (rate.ratio, rate.met, rate.detail["anchor"]) == (0.8, True, "echo_unary")
+    assert rate.target == ">= 75% of the echo"
     assert (cpu.value, cpu.ratio, cpu.met, cpu.unit) == (640.0, 1.28, True, "us/call")
 
     unary_figures(results, "", "CastVote", 1400.0, {"server_cpu_us_per_call": 700.0})
@@ -137,6 +138,8 @@ def test_more_processes_are_context_against_their_own_echo() -> None:
 def test_the_table_text_shows_cpu_per_event_and_the_end_to_end_misses() -> None:
     anchor = Figure("raw consume", 50_000.0, "events/s", detail={"cpu_us_per_event": 12.4})
     assert value_text(anchor) == "50,000 events/s, CPU 12 us/event"
+    cpu = Figure("CPU per event", 21.0, "us/event", detail={"anchor_cpu_us_per_event": 7.2})
+    assert value_text(cpu) == "21.0 us/event (anchor 7 us/event)"
     e2e_figure = Figure("e2e", 250.0, "ms", detail={
         "offered_per_s": 1000.0, "acked_per_s": 700.0, "failed": 1234})  # fmt: skip
     assert value_text(e2e_figure) == ("250 ms (1,000/s offered, 700/s acknowledged, 1,234 failed)")
