@@ -11,8 +11,9 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import pymongo
 import redis
@@ -25,12 +26,23 @@ from boleta.votefile import write_votes
 from loadtest import e2e, loadgen
 from loadtest import projection_bench as proj
 from loadtest.ingest import raw_produce
-from loadtest.procs import AppProcess, Apps, command_service, free_port
-from loadtest.report import Figure, Results
+from loadtest.procs import (
+    AppProcess,
+    Apps,
+    Service,
+    command_service,
+    cpu_seconds,
+    echo_service,
+    free_port,
+)
+from loadtest.report import Figure, Measured, Results
 
-UNARY_TARGET = 4000.0
+BATCH_MIN, BATCH_GOAL = 0.35, 0.5  # CastVotes, 1 process: x raw produce
+CPU_PER_EVENT_MAX_US = 20.0  # CastVotes server CPU per vote; tallies worker CPU per event
+ECHO_RATE_MIN, ECHO_CPU_MAX_X = 0.75, 1.3  # CastVote against the echo anchor
+PROJECTION_MIN = 0.7  # catch-up x raw consume+decode (tallies), x raw insert_many (audit)
 E2E_P99_MS = 100.0
-REBUILD_MAX_X = 2.0
+REBUILD_MAX_X = 1.5
 
 
 @dataclass(frozen=True)
@@ -46,13 +58,42 @@ class Plan:
     batch_size: int = 500
     batch_callers: int = 4
     processes: int = 2
+    capacity_seconds: float = 12.0  # each step of the search for the capacity at the SLO
+    capacity_steps: int = 7
+    capacity_start: float = 250.0
 
 
 PLANS = {
-    "quick": Plan("quick", 30_000, 10_000, 1_000, 1_000, 5.0),
-    "default": Plan("default", 200_000, 100_000, 10_000, 10_000, 30.0),
+    "quick": Plan("quick", 30_000, 10_000, 1_000, 1_000, 5.0, capacity_seconds=3.0,
+                  capacity_steps=3),
+    "default": Plan("default", 200_000, 100_000, 10_000, 10_000, 30.0, capacity_seconds=8.0,
+                    capacity_steps=5),
     "full": Plan("full", 1_000_000, 200_000, 20_000, 20_000, 60.0),
-}
+}  # fmt: skip
+
+
+def unary_figures(
+    results: Results, suffix: str, label: str, rate: float, detail: dict[str, Any]
+) -> None:
+    """CastVote against the echo anchor of the same process count: its rate (at least
+    ``ECHO_RATE_MIN``x the echo's) and its server CPU per call (at most ``ECHO_CPU_MAX_X``x
+    the echo's). With more processes (``suffix``) both are context."""
+    echo_key = f"echo_unary{suffix}"
+    echo = results.figures[echo_key]
+    cpu_us = detail["server_cpu_us_per_call"]
+    echo_cpu_us = echo.detail["server_cpu_us_per_call"]
+    if suffix:
+        single = results.figures["ingest_unary"].value
+        results.add(f"ingest_unary{suffix}", Figure(
+            label, rate, "votes/s", "context: x of the echo", rate / echo.value, None,
+            {"anchor": echo_key, "cpu_x_echo": cpu_us / echo_cpu_us,
+             "x_of_1_process": rate / single, **detail},
+        ))  # fmt: skip
+        return
+    results.against("ingest_unary", label, rate, "votes/s", echo_key, ECHO_RATE_MIN,
+                    of="the echo", **detail)  # fmt: skip
+    results.within("ingest_unary_cpu", f"{label}: server CPU per call", cpu_us, "us/call",
+                   echo_cpu_us, ECHO_CPU_MAX_X, "the echo's", anchor=echo_key)  # fmt: skip
 
 
 class Bench:
@@ -101,64 +142,80 @@ class Bench:
         plan = self.plan
         raw = self.settings("raw")
         self.step(f"raw produce of {plan.raw_events:,} events (one Python process)")
-        results.anchor("raw_produce", "raw produce (confluent-kafka)",
-                       raw_produce(self.base, raw.topic, plan.raw_events), "votes/s")  # fmt: skip
+        produced = raw_produce(self.base, raw.topic, plan.raw_events)
+        results.anchor("raw_produce", "raw produce (confluent-kafka)", produced.rate, "votes/s",
+                       cpu_us_per_event=produced.cpu_us_per_event)  # fmt: skip
         self.raw = raw
         ingest = self.settings("votes")
         for processes in (1, plan.processes):
             suffix = "" if processes == 1 else "_multi"
             label = f"{processes} process{'es' if processes > 1 else ''}"
+            unary = f"{plan.unary_callers} callers, {label}"
+            self.step(f"echo (no-op grpc.aio), {unary}")
+            echo_settings = ingest.replace(command_port=free_port(ingest.command_host))
+            with echo_service(self.apps, echo_settings, processes) as service:
+                rate, detail = self.unary(service, processes)
+                results.anchor(f"echo_unary{suffix}", f"echo (no-op grpc.aio), {unary}", rate,
+                               "votes/s", **detail)  # fmt: skip
             with command_service(self.apps, ingest, processes) as service:
-                target, conns = service.target, 4 * processes
                 self.step(f"CastVotes x{plan.batch_size}, {label}")
                 cpu = service.cpu_seconds()
-                batch = self.load("batch", target, votes=plan.batch_votes, batch=plan.batch_size,
-                                  callers=plan.batch_callers * processes, conns=conns)  # fmt: skip
+                batch = self.load("batch", service.target, votes=plan.batch_votes,
+                                  batch=plan.batch_size, callers=plan.batch_callers * processes,
+                                  conns=4 * processes)  # fmt: skip
                 batch_cpu_us = (service.cpu_seconds() - cpu) * 1e6 / batch["votes"]
-                self.ingest_figure(results, f"ingest_batch{suffix}",
-                                   f"CastVotes x{plan.batch_size}, {label}", batch["votes_per_s"],
-                                   processes, batch_cpu_us)  # fmt: skip
-                self.step(f"CastVote, {plan.unary_callers} callers, {label}")
-                cpu = service.cpu_seconds()
-                unary = self.load("unary", target, votes=plan.unary_votes,
-                                  callers=plan.unary_callers, conns=conns)  # fmt: skip
-                detail = {"p50_ms": unary["p50_ms"], "p99_ms": unary["p99_ms"],
-                          "processes": processes, "callers": plan.unary_callers,
-                          "server_cpu_us_per_vote":
-                              (service.cpu_seconds() - cpu) * 1e6 / unary["votes"]}  # fmt: skip
-                label = f"CastVote, {plan.unary_callers} callers, {label}"
-                rate = unary["votes_per_s"]
-                if processes == 1:
-                    figure = Figure(label, rate, "votes/s", f">= {UNARY_TARGET:,.0f} votes/s",
-                                    rate / UNARY_TARGET, rate >= UNARY_TARGET, detail)  # fmt: skip
-                else:
-                    single = results.figures["ingest_unary"].value
-                    figure = Figure(label, rate, "votes/s", "context: x of 1 process",
-                                    rate / single, None, detail)  # fmt: skip
-                results.add(f"ingest_unary{suffix}", figure)
+                self.batch_figures(results, suffix, f"CastVotes x{plan.batch_size}, {label}",
+                                   batch["votes_per_s"], processes, batch_cpu_us)  # fmt: skip
+                self.step(f"CastVote, {unary}")
+                rate, detail = self.unary(service, processes)
+                unary_figures(results, suffix, f"CastVote, {unary}", rate, detail)
         return ingest
 
-    def ingest_figure(
-        self, results: Results, key: str, label: str, rate: float, processes: int, cpu_us: float
+    def unary(self, service: Service, processes: int) -> tuple[float, dict[str, Any]]:
+        """CastVote from the load generator (the same for the echo and boleta): the rate,
+        and p50/p99 and the server's CPU per call."""
+        plan = self.plan
+        cpu = service.cpu_seconds()
+        unary = self.load("unary", service.target, votes=plan.unary_votes,
+                          callers=plan.unary_callers, conns=4 * processes)  # fmt: skip
+        cpu_us = (service.cpu_seconds() - cpu) * 1e6 / unary["votes"]
+        return unary["votes_per_s"], {"p50_ms": unary["p50_ms"], "p99_ms": unary["p99_ms"],
+                                      "processes": processes, "callers": plan.unary_callers,
+                                      "server_cpu_us_per_call": cpu_us}  # fmt: skip
+
+    def batch_figures(
+        self,
+        results: Results,
+        suffix: str,
+        label: str,
+        rate: float,
+        processes: int,
+        cpu_us: float,
     ) -> None:
-        """The target is per process (one process at >= 50% of raw); more processes are
-        context: how the port shared with SO_REUSEPORT scales on this machine."""
-        if processes == 1:
-            results.against(key, label, rate, "votes/s", "raw_produce", 0.5,
-                            server_cpu_us_per_vote=cpu_us)  # fmt: skip
+        """The targets are per process (one process against raw produce); more processes
+        are context: how the port shared with SO_REUSEPORT scales on this machine."""
+        if processes > 1:
+            ratio = rate / results.figures["raw_produce"].value
+            results.add(f"ingest_batch{suffix}", Figure(label, rate, "votes/s", "context",
+                        ratio, None, {"anchor": "raw_produce", "processes": processes,
+                                      "server_cpu_us_per_vote": cpu_us}))  # fmt: skip
             return
-        ratio = rate / results.figures["raw_produce"].value
-        results.add(key, Figure(label, rate, "votes/s", "context", ratio, None,
-                                {"anchor": "raw_produce", "processes": processes,
-                                 "server_cpu_us_per_vote": cpu_us}))  # fmt: skip
+        results.against("ingest_batch", label, rate, "votes/s", "raw_produce", BATCH_MIN,
+                        goal=BATCH_GOAL, server_cpu_us_per_vote=cpu_us)  # fmt: skip
+        results.ceiling("ingest_batch_cpu", f"{label}: server CPU per vote", cpu_us, "us/vote",
+                        CPU_PER_EVENT_MAX_US, anchor="raw_produce",
+                        anchor_cpu_us_per_event=results.figures["raw_produce"].detail[
+                            "cpu_us_per_event"])  # fmt: skip
 
     # -- projections -------------------------------------------------------------------
     def catch_up(
         self, settings: Settings, model: str, count: int, read: Callable[[], int]
-    ) -> float:
+    ) -> Measured:
         app = self.apps.start(model, settings, "project", model)
         try:
-            return proj.progress_rate(read, count, timeout_s=max(120.0, count / 200))
+            return proj.progress_rate(
+                read, count, max(120.0, count / 200), lambda: cpu_seconds(app)
+            )
         finally:
             self._stop_checked(app)
 
@@ -169,87 +226,82 @@ class Bench:
 
     def projections(self, results: Results, ingest: Settings) -> None:
         self.step("raw consume + decode of the ingested events")
-        rate, count, _ = proj.raw_consume_decode(self.base, ingest.topic)
-        results.anchor("raw_consume_decode", "raw consume + decode", rate, "events/s",
-                       events=count)  # fmt: skip
+        raw, _ = proj.raw_consume_decode(self.base, ingest.topic)
+        count = raw.events
+        results.anchor("raw_consume_decode", "raw consume + decode", raw.rate, "events/s",
+                       events=count, cpu_us_per_event=raw.cpu_us_per_event)  # fmt: skip
         self.step(f"tallies catch-up on the same {count:,} events")
         tallies = self.catch_up(ingest, "tallies", count, proj.tallies_total(ingest))
-        results.against("tallies_catch_up", "tallies catch-up", tallies, "events/s",
-                        "raw_consume_decode", 0.5, events=count)  # fmt: skip
+        results.against("tallies_catch_up", "tallies catch-up", tallies.rate, "events/s",
+                        "raw_consume_decode", PROJECTION_MIN, events=count,
+                        cpu_us_per_event=tallies.cpu_us_per_event)  # fmt: skip
+        results.ceiling("tallies_cpu", "tallies worker CPU per event", tallies.cpu_us_per_event,
+                        "us/event", CPU_PER_EVENT_MAX_US, events=tallies.events,
+                        anchor="raw_consume_decode",
+                        anchor_cpu_us_per_event=raw.cpu_us_per_event)  # fmt: skip
 
         audit = self.settings("audit")
         raw_produce(self.base, audit.topic, self.plan.audit_events)
-        _, count, batches = proj.raw_consume_decode(self.base, audit.topic, keep=True)
+        consumed, batches = proj.raw_consume_decode(self.base, audit.topic, keep=True)
+        count = consumed.events
         self.step(f"raw insert_many of {count:,} audit documents")
         results.anchor("raw_insert_many", "raw insert_many",
                        proj.raw_insert_many(audit, batches, "raw"), "docs/s",
                        events=count)  # fmt: skip
         self.step("audit catch-up on the same events")
-        rate = self.catch_up(audit, "audit", count, proj.audit_count(audit))
-        results.against("audit_catch_up", "audit catch-up", rate, "events/s",
-                        "raw_insert_many", 0.7, events=count)  # fmt: skip
+        worker = self.catch_up(audit, "audit", count, proj.audit_count(audit))
+        results.against("audit_catch_up", "audit catch-up", worker.rate, "events/s",
+                        "raw_insert_many", PROJECTION_MIN, events=count,
+                        cpu_us_per_event=worker.cpu_us_per_event)  # fmt: skip
 
     # -- end to end --------------------------------------------------------------------
     def end_to_end(self, results: Results) -> None:
+        """The steady 1,000 votes/s run, then the search for the capacity at the SLO, on
+        one stack: ``plan.processes`` command processes and both projection workers."""
         plan = self.plan
         settings = self.settings("e2e")
         workers = [
             self.apps.start(f"e2e-{m}", settings, "project", m) for m in ("tallies", "audit")
         ]
         with command_service(self.apps, settings, plan.processes, "e2e-commands") as service:
-            target = service.target
-            total = proj.tallies_total(settings)
-            self.load("unary", target, votes=10, callers=1, conns=1)  # warm-up: all assigned
-            deadline = time.monotonic() + 60
-            while total() < 10:
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the tallies worker did not count the warm-up votes")
-                time.sleep(0.05)
-            acks = Path(tempfile.mkdtemp(prefix="boleta-e2e-")) / "acks.csv"
+            steady = e2e.Steady(self.load, settings, service.target)
             self.step(
                 f"end to end: CastVote at {plan.e2e_rate:,.0f}/s for {plan.e2e_seconds:.0f} s"
             )
-            with e2e.CheckpointWatch(settings) as watch:
-                sent = self.load("steady", target, rate=plan.e2e_rate,
-                                 seconds=plan.e2e_seconds, out=acks, conns=4)  # fmt: skip
-                deadline = time.monotonic() + 30
-                while total() < 10 + sent["votes"] and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                time.sleep(0.05)
-            latencies, missing = e2e.latencies(acks, watch)
+            run = steady.run(plan.e2e_rate, plan.e2e_seconds)
+            results.add("end_to_end", Figure(
+                f"end to end at {plan.e2e_rate:,.0f} votes/s (p99)", run.p99_ms, "ms",
+                f"p99 <= {E2E_P99_MS:.0f} ms, 0 failed", run.p99_ms / E2E_P99_MS,
+                run.meets(E2E_P99_MS), {**asdict(run), "command_processes": plan.processes},
+            ))  # fmt: skip
+            steps: list[e2e.SteadyRun] = []
+            tried: list[tuple[float, bool]] = []
+            while rate := e2e.next_rate(tried, plan.capacity_start, plan.capacity_steps):
+                self.step(f"capacity at the SLO: {rate:,.0f}/s for {plan.capacity_seconds:.0f} s")
+                steps.append(steady.run(rate, plan.capacity_seconds))
+                tried.append((rate, steps[-1].meets(E2E_P99_MS)))
         for app in workers:
             self._stop_checked(app)
-        p50, p99 = e2e.percentiles(latencies)
-        results.add("end_to_end", Figure(
-            f"end to end at {plan.e2e_rate:,.0f} votes/s (p99)", p99, "ms",
-            f"p99 <= {E2E_P99_MS:.0f} ms", p99 / E2E_P99_MS, p99 <= E2E_P99_MS and not missing,
-            {"p50_ms": p50, "p99_ms": p99, "sent_per_s": sent["votes_per_s"],
-             "votes": len(latencies), "never_visible": missing, "failed": sent["failed"],
-             "command_processes": plan.processes, "seconds": plan.e2e_seconds,
-             "ack_p50_ms": sent["p50_ms"], "ack_p99_ms": sent["p99_ms"],
-             "sends_behind_schedule": sent["behind_schedule"]},
-        ))  # fmt: skip
+        results.add("capacity_slo", e2e.capacity_figure(steps, E2E_P99_MS, plan.processes))
 
     # -- rebuild -----------------------------------------------------------------------
     def rebuild(self, results: Results) -> None:
         self.step(f"raw consume + decode of {self.plan.raw_events:,} events, then their rebuild")
-        rate, count, _ = proj.raw_consume_decode(self.base, self.raw.topic)
-        raw_s = count / rate
-        results.anchor("raw_consume_rebuild", f"raw consume + decode of {count:,}", raw_s, "s",
-                       events=count)  # fmt: skip
+        raw, _ = proj.raw_consume_decode(self.base, self.raw.topic)
+        raw_s = raw.events / raw.rate
+        results.anchor("raw_consume_rebuild", f"raw consume + decode of {raw.events:,}", raw_s,
+                       "s", events=raw.events)  # fmt: skip
         seconds, messages = proj.rebuild_tallies(self.raw)
-        results.add("rebuild", Figure(
-            f"tallies rebuild of {messages:,} events", seconds, "s",
-            f"<= {REBUILD_MAX_X:.0f}x raw consume", seconds / raw_s,
-            seconds / raw_s <= REBUILD_MAX_X, {"events": messages, "raw_seconds": raw_s},
-        ))  # fmt: skip
+        results.within("rebuild", f"tallies rebuild of {messages:,} events", seconds, "s", raw_s,
+                       REBUILD_MAX_X, "raw consume", events=messages,
+                       raw_seconds=raw_s)  # fmt: skip
 
     def run(self, results: Results) -> None:
         ingest = self.ingest(results)
         self.projections(results, ingest)
         self.end_to_end(results)
         self.rebuild(results)
-        results.memory(self.apps.rss.peaks)
+        results.memory({r: b for r, b in self.apps.rss.peaks.items() if not r.startswith("echo")})
 
     def close(self) -> None:
         self.apps.close()

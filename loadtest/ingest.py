@@ -21,6 +21,7 @@ from commands.handler import new_event_id
 from commands.kafka_log import producer_config
 from domain import VoteCast, vote_cast_codec
 from domain.validation import rank_field
+from loadtest.report import Measured
 
 CHUNK = 50_000
 
@@ -45,11 +46,13 @@ def events(count: int, seed: int = 7) -> Iterator[VoteCast]:
         )
 
 
-def raw_produce(settings: Settings, topic: str, count: int) -> float:
-    """Votes/s for one Python process producing ``count`` encoded events to ``topic``.
+def raw_produce(settings: Settings, topic: str, count: int) -> Measured:
+    """Votes/s for one Python process producing ``count`` encoded events to ``topic``, and
+    the CPU it spent producing them.
 
     Events are encoded in chunks before the clock runs for that chunk: the anchor is the
-    produce path (produce, poll, delivery reports), as in the command service.
+    produce path (produce, poll, delivery reports), as in the command service. Its CPU is
+    this process's (librdkafka's threads included) over the call, less the encoding.
     """
     codec = vote_cast_codec()
     producer = Producer(
@@ -70,9 +73,12 @@ def raw_produce(settings: Settings, topic: str, count: int) -> float:
     produce, poll = producer.produce, producer.poll
     headers: list[tuple[str, str | bytes | None]] = list(codec.headers)
     stream = events(count)
-    elapsed = 0.0
+    elapsed = encoding = 0.0
+    cpu = time.process_time()
     while True:
+        encoding -= time.thread_time()
         chunk = [(e.vote_id.encode(), codec.encode(e)) for e in itertools.islice(stream, CHUNK)]
+        encoding += time.thread_time()
         if not chunk:
             break
         started = time.perf_counter()
@@ -88,6 +94,7 @@ def raw_produce(settings: Settings, topic: str, count: int) -> float:
     started = time.perf_counter()
     producer.flush(120)
     elapsed += time.perf_counter() - started
+    cpu = time.process_time() - cpu - encoding
     if delivered != count:
         raise RuntimeError(f"only {delivered} of {count} events were delivered to {topic}")
-    return count / elapsed
+    return Measured(count / elapsed, count, cpu)

@@ -103,9 +103,12 @@ class Apps:
         self.rss = PeakRss()
         self._running: list[AppProcess] = []
 
-    def start(self, role: str, settings: Settings, *argv: str) -> AppProcess:
+    def start(
+        self, role: str, settings: Settings, *argv: str, module: str = "boleta.cli"
+    ) -> AppProcess:
+        """Runs ``python -m module *argv`` with ``settings`` as its environment."""
         process = ManagedProcess(role, self.log_dir, self.log_dir)
-        pid = process.start([sys.executable, "-m", "boleta.cli", *argv], settings_env(settings))
+        pid = process.start([sys.executable, "-m", module, *argv], settings_env(settings))
         app = AppProcess(role, process, pid)
         self._running.append(app)
         self.rss.watch(role, pid)
@@ -131,21 +134,27 @@ class Apps:
 
 @dataclasses.dataclass
 class Service:
-    """Command service processes sharing ``target``."""
+    """Server processes (command service or echo) sharing ``target``."""
 
     target: str
     processes: list[AppProcess]
 
     def cpu_seconds(self) -> float:
         """CPU time (user + system) the processes have used so far."""
+        return sum(cpu_seconds(app) for app in self.processes)
+
+
+def cpu_seconds(app: AppProcess) -> float:
+    """CPU time (user + system) ``app`` and its children have used so far."""
+    try:
+        proc = psutil.Process(app.pid)
         total = 0.0
-        for app in self.processes:
-            try:
-                times = psutil.Process(app.pid).cpu_times()
-            except psutil.Error:
-                continue
+        for each in (proc, *proc.children(recursive=True)):
+            times = each.cpu_times()
             total += times.user + times.system
         return total
+    except psutil.Error:
+        return 0.0
 
 
 @contextmanager
@@ -153,10 +162,36 @@ def command_service(
     apps: Apps, settings: Settings, processes: int, role: str = "commands"
 ) -> Iterator[Service]:
     """``processes`` command services sharing one port (SO_REUSEPORT)."""
+    with _sharing_port(apps, settings, processes, role, apps.commands) as service:
+        yield service
+
+
+@contextmanager
+def echo_service(
+    apps: Apps, settings: Settings, processes: int, role: str = "echo"
+) -> Iterator[Service]:
+    """``processes`` no-op servers of the same proto (:mod:`loadtest.echo`) sharing one
+    port, started like :func:`command_service`: the unary anchor."""
+    target = f"{settings.command_host}:{settings.command_port}"
+
+    def start(name: str, settings: Settings) -> AppProcess:
+        return apps.start(name, settings, target, module="loadtest.echo")
+
+    with _sharing_port(apps, settings, processes, role, start) as service:
+        yield service
+
+
+@contextmanager
+def _sharing_port(
+    apps: Apps,
+    settings: Settings,
+    processes: int,
+    role: str,
+    start: Callable[[str, Settings], AppProcess],
+) -> Iterator[Service]:
     target = f"{settings.command_host}:{settings.command_port}"
     started = [
-        apps.commands(role if processes == 1 else f"{role}-{i + 1}", settings)
-        for i in range(processes)
+        start(role if processes == 1 else f"{role}-{i + 1}", settings) for i in range(processes)
     ]
     try:
         for app in started:

@@ -16,6 +16,7 @@ from boleta.settings import Settings
 from domain import vote_cast_codec
 from domain.projection import Delivered, audit_document
 from domain.readmodel import AUDIT_COLLECTION, NEXT, TOTAL, tallies_key
+from loadtest.report import Measured
 from projections.log_reader import end_offsets, replay, replay_consumer
 from projections.mongo_sink import ensure_indexes
 from projections.rebuild import rebuild
@@ -27,22 +28,23 @@ POLL_S = 0.01
 
 def raw_consume_decode(
     settings: Settings, topic: str, keep: bool = False
-) -> tuple[float, int, list[list[Delivered]]]:
-    """(events/s, events, the batches if ``keep``) reading ``topic`` from offset 0."""
+) -> tuple[Measured, list[list[Delivered]]]:
+    """(events/s and this process's CPU, the batches if ``keep``) reading ``topic`` from
+    offset 0. The CPU is the whole process's over the read (librdkafka's threads too)."""
     consumer = replay_consumer(settings.kafka_bootstrap, "bench-raw", settings.kafka_security)
     try:
         until = end_offsets(consumer, topic)
         kept: list[list[Delivered]] = []
         count = 0
-        started = time.perf_counter()
+        cpu, started = time.process_time(), time.perf_counter()
         for batch in replay(consumer, topic, vote_cast_codec(), until):
             count += len(batch)
             if keep:
                 kept.append(batch)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     finally:
         consumer.close()
-    return count / elapsed, count, kept
+    return Measured(count / elapsed, count, cpu), kept
 
 
 def raw_insert_many(settings: Settings, batches: list[list[Delivered]], collection: str) -> float:
@@ -60,24 +62,29 @@ def raw_insert_many(settings: Settings, batches: list[list[Delivered]], collecti
     return len(documents) / elapsed
 
 
-def progress_rate(read: Callable[[], int], count: int, timeout_s: float) -> float:
-    """Events/s of a projection catching up to ``count``, timed from its first progress to
-    the end, so process start-up and the consumer group's join are not counted."""
+def progress_rate(
+    read: Callable[[], int], count: int, timeout_s: float, cpu: Callable[[], float]
+) -> Measured:
+    """Events/s of a projection catching up to ``count``, and the CPU seconds (``cpu``, a
+    reading of the worker's CPU time) it spent, both from its first progress to the end,
+    so process start-up and the consumer group's join are not counted."""
     deadline = time.monotonic() + timeout_s
-    first: tuple[float, int] | None = None
+    first: tuple[float, int, float] | None = None
     while True:
         done = read()
         now = time.perf_counter()
         if done and first is None:
-            first = (now, done)
+            first = (now, done, cpu())
         if done >= count:
             break
         if time.monotonic() > deadline:
             raise TimeoutError(f"the projection reached {done} of {count} in {timeout_s:.0f}s")
         time.sleep(POLL_S)
+    spent = cpu()
     assert first is not None
-    started, already = first
-    return (count - already) / max(now - started, POLL_S)
+    started, already, cpu_at_start = first
+    events = count - already
+    return Measured(events / max(now - started, POLL_S), events, spent - cpu_at_start)
 
 
 def tallies_total(settings: Settings) -> Callable[[], int]:

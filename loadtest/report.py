@@ -30,8 +30,25 @@ class Figure:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-def at_least(ratio: float, minimum: float) -> tuple[str, bool]:
-    return f">= {minimum:.0%} of anchor", ratio >= minimum
+@dataclass(frozen=True)
+class Measured:
+    """A rate over ``events`` and the CPU seconds the measured process spent on them."""
+
+    rate: float
+    events: int
+    cpu_s: float
+
+    @property
+    def cpu_us_per_event(self) -> float:
+        return self.cpu_s * 1e6 / self.events if self.events else float("nan")
+
+
+def at_least(ratio: float, minimum: float, of: str = "anchor") -> tuple[str, bool]:
+    return f">= {minimum:.0%} of {of}", ratio >= minimum
+
+
+def at_most(ratio: float, maximum: float, of: str) -> tuple[str, bool]:
+    return f"<= {maximum:g}x {of}", ratio <= maximum
 
 
 class Results:
@@ -51,14 +68,51 @@ class Results:
         return figure
 
     def against(
-        self, key: str, label: str, value: float, unit: str, anchor: str, minimum: float, **d: Any
+        self,
+        key: str,
+        label: str,
+        value: float,
+        unit: str,
+        anchor: str,
+        minimum: float,
+        goal: float | None = None,
+        of: str = "anchor",
+        **d: Any,
     ) -> Figure:
-        """A rate measured against the anchor ``anchor``; met when at least ``minimum``x."""
+        """A rate measured against the anchor ``anchor`` (``of`` names it in the target);
+        met when at least ``minimum``x. A ``goal`` above the minimum is shown in the target
+        and kept in the detail."""
         ratio = value / self.figures[anchor].value
-        target, met = at_least(ratio, minimum)
+        target, met = at_least(ratio, minimum, of)
+        if goal is not None:
+            target += f" (goal {goal:.0%})"
+            d = {"goal": goal, "goal_met": ratio >= goal, **d}
         figure = Figure(label, value, unit, target, ratio, met, {"anchor": anchor, **d})
         self.figures[key] = figure
         return figure
+
+    def ceiling(
+        self, key: str, label: str, value: float, unit: str, limit: float, **d: Any
+    ) -> Figure:
+        """A cost met when at most ``limit`` (in ``unit``)."""
+        target = f"<= {limit:g} {unit}"
+        return self.add(key, Figure(label, value, unit, target, value / limit, value <= limit, d))
+
+    def within(
+        self,
+        key: str,
+        label: str,
+        value: float,
+        unit: str,
+        anchor_value: float,
+        maximum: float,
+        of: str,
+        **d: Any,
+    ) -> Figure:
+        """A cost met when at most ``maximum`` times ``anchor_value`` (``of`` names it)."""
+        ratio = value / anchor_value
+        target, met = at_most(ratio, maximum, of)
+        return self.add(key, Figure(label, value, unit, target, ratio, met, d))
 
     def add(self, key: str, figure: Figure) -> Figure:
         self.figures[key] = figure
@@ -114,10 +168,31 @@ def value_text(figure: Figure) -> str:
     p50, p99 = figure.detail.get("p50_ms"), figure.detail.get("p99_ms")
     if p50 is not None and p99 is not None and figure.unit != "ms":
         text += f" (p50 {p50:.1f} ms, p99 {p99:.1f} ms)"
-    cpu = figure.detail.get("server_cpu_us_per_vote")
-    if cpu is not None:
-        text += f", server CPU {cpu:,.0f} us/vote"
+    for key, shown in CPU_DETAILS.items():
+        cpu = figure.detail.get(key)
+        if cpu is not None:
+            text += f", {shown} {cpu:,.0f} us/{key.rsplit('_', 1)[1]}"
+    anchor_cpu = figure.detail.get("anchor_cpu_us_per_event")
+    if anchor_cpu is not None:
+        text += f" (anchor {anchor_cpu:,.0f} us/event)"
+    if figure.unit == "ms" and "failed" in figure.detail:
+        d = figure.detail
+        text += (
+            f" ({d['offered_per_s']:,.0f}/s offered, {d['acked_per_s']:,.0f}/s acknowledged,"
+            f" {d['failed']:,} failed)"
+        )
+    steps = figure.detail.get("steps")
+    if steps:
+        tried = ", ".join(f"{s['rate']:,.0f} {'ok' if s['met'] else 'miss'}" for s in steps)
+        text += f" (tried {tried})"
     return text
+
+
+CPU_DETAILS = {
+    "server_cpu_us_per_vote": "server CPU",
+    "server_cpu_us_per_call": "server CPU",
+    "cpu_us_per_event": "CPU",
+}
 
 
 def machine() -> dict[str, Any]:

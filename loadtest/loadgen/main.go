@@ -64,6 +64,8 @@ type summary struct {
 	P50Ms   float64 `json:"p50_ms"`
 	P99Ms   float64 `json:"p99_ms"`
 	Behind  int64   `json:"behind_schedule"`
+	Sent    int64   `json:"sent,omitempty"`         // steady: calls sent, answered or not
+	SendS   float64 `json:"send_seconds,omitempty"` // steady: from the first send to the last
 	Errors  string  `json:"first_error,omitempty"`
 }
 
@@ -266,7 +268,9 @@ func runBatch(c *client, votes, batch, callers int) summary {
 }
 
 // runSteady sends CastVote at a fixed rate and writes one line per acknowledged vote:
-// sent_unix_ns,ack_unix_ns,partition,offset.
+// sent_unix_ns,ack_unix_ns,partition,offset. Its summary's votes and votes_per_s are the
+// acknowledged ones (over the run, until the last call ended); sent and send_seconds give
+// the offered rate; failed counts the calls that failed or timed out.
 func runSteady(c *client, rate float64, seconds float64, out string) summary {
 	f, err := os.Create(out)
 	if err != nil {
@@ -307,10 +311,11 @@ func runSteady(c *client, rate float64, seconds float64, out string) summary {
 			mu.Unlock()
 		}(i)
 	}
+	sending := time.Since(start).Seconds()
 	wg.Wait()
 	elapsed := time.Since(start).Seconds()
 	s := timed("steady", lat, elapsed)
-	s.Behind = behind
+	s.Behind, s.Sent, s.SendS = behind, int64(total), sending
 	return s
 }
 

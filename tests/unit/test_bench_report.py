@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from loadtest import e2e
-from loadtest.report import Figure, Results, markdown
+from loadtest.bench import unary_figures
+from loadtest.report import Figure, Measured, Results, markdown, value_text
 
 
 def test_a_ratio_against_its_anchor_is_marked_met_or_not(tmp_path: Path) -> None:
@@ -71,3 +73,73 @@ def test_a_saved_run_renders_as_the_docs_markdown_table(tmp_path: Path) -> None:
         "| CastVotes | 20,000 votes/s, server CPU 45 us/vote | >= 50% of anchor | 0.40 "
         "| **not met** |"
     )
+
+
+def test_a_goal_above_the_minimum_is_shown_and_kept() -> None:
+    results = Results("quick", "boleta bench --quick")
+    results.anchor("raw", "raw produce", 1000.0, "votes/s")
+    figure = results.against("batch", "CastVotes", 400.0, "votes/s", "raw", 0.35, goal=0.5)
+    assert (figure.met, figure.target) == (True, ">= 35% of anchor (goal 50%)")
+    assert figure.detail == {"anchor": "raw", "goal": 0.5, "goal_met": False}
+
+
+def test_a_cost_is_met_up_to_its_ceiling() -> None:
+    results = Results("quick", "boleta bench --quick")
+    cheap = results.ceiling("a", "CPU per vote", 20.0, "us/vote", 20.0)
+    dear = results.ceiling("b", "CPU per vote", 21.0, "us/vote", 20.0)
+    assert (cheap.met, cheap.ratio, cheap.target) == (True, 1.0, "<= 20 us/vote")
+    assert (dear.met, dear.ratio) == (False, 1.05)
+
+
+def test_a_cost_against_an_anchor_is_met_up_to_its_multiple() -> None:
+    results = Results("quick", "boleta bench --quick")
+    within = results.within("rebuild", "rebuild", 3.0, "s", 2.0, 1.5, "raw consume")
+    over = results.within("rebuild", "rebuild", 3.2, "s", 2.0, 1.5, "raw consume")
+    assert (within.met, within.ratio, within.target) == (True, 1.5, "<= 1.5x raw consume")
+    assert (over.met, over.ratio) == (False, 1.6)
+
+
+def test_cpu_per_event_is_the_cpu_over_the_events() -> None:
+    assert Measured(1000.0, 4000, 0.08).cpu_us_per_event == 20.0
+    assert math.isnan(Measured(0.0, 0, 0.0).cpu_us_per_event)
+
+
+def echo_anchor(results: Results, suffix: str = "") -> None:
+    results.anchor(f"echo_unary{suffix}", "echo", 2000.0, "votes/s",
+                   server_cpu_us_per_call=500.0, p50_ms=20.0, p99_ms=40.0)  # fmt: skip
+
+
+def test_cast_vote_is_judged_against_the_echo_rate_and_cpu() -> None:
+    results = Results("quick", "boleta bench --quick")
+    echo_anchor(results)
+    unary_figures(results, "", "CastVote", 1600.0, {"server_cpu_us_per_call": 640.0})
+    rate, cpu = results.figures["ingest_unary"], results.figures["ingest_unary_cpu"]
+    assert (rate.ratio, rate.met, rate.detail["anchor"]) == (0.8, True, "echo_unary")
+    assert rate.target == ">= 75% of the echo"
+    assert (cpu.value, cpu.ratio, cpu.met, cpu.unit) == (640.0, 1.28, True, "us/call")
+
+    unary_figures(results, "", "CastVote", 1400.0, {"server_cpu_us_per_call": 700.0})
+    rate, cpu = results.figures["ingest_unary"], results.figures["ingest_unary_cpu"]
+    assert (rate.ratio, rate.met) == (0.7, False)
+    assert (cpu.ratio, cpu.met) == (1.4, False)
+
+
+def test_more_processes_are_context_against_their_own_echo() -> None:
+    results = Results("quick", "boleta bench --quick")
+    echo_anchor(results)
+    unary_figures(results, "", "CastVote", 1600.0, {"server_cpu_us_per_call": 640.0})
+    results.anchor("echo_unary_multi", "echo", 4000.0, "votes/s", server_cpu_us_per_call=400.0)
+    unary_figures(results, "_multi", "CastVote", 2400.0, {"server_cpu_us_per_call": 600.0})
+    multi = results.figures["ingest_unary_multi"]
+    assert (multi.ratio, multi.met, multi.detail["anchor"]) == (0.6, None, "echo_unary_multi")
+    assert (multi.detail["cpu_x_echo"], multi.detail["x_of_1_process"]) == (1.5, 1.5)
+
+
+def test_the_table_text_shows_cpu_per_event_and_the_end_to_end_misses() -> None:
+    anchor = Figure("raw consume", 50_000.0, "events/s", detail={"cpu_us_per_event": 12.4})
+    assert value_text(anchor) == "50,000 events/s, CPU 12 us/event"
+    cpu = Figure("CPU per event", 21.0, "us/event", detail={"anchor_cpu_us_per_event": 7.2})
+    assert value_text(cpu) == "21.0 us/event (anchor 7 us/event)"
+    e2e_figure = Figure("e2e", 250.0, "ms", detail={
+        "offered_per_s": 1000.0, "acked_per_s": 700.0, "failed": 1234})  # fmt: skip
+    assert value_text(e2e_figure) == ("250 ms (1,000/s offered, 700/s acknowledged, 1,234 failed)")
