@@ -9,9 +9,11 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from importlib.resources import files
 from typing import Any
 
+import msgspec
 import redis
 
 from domain.projection import Delivered, cast_second
@@ -97,19 +99,7 @@ class RedisTallies:
         ]
         for partition, behind in (lag or {}).items():
             args += (partition, behind)
-        for item in batch:
-            event = item.event
-            if event is None:
-                args += (item.partition, item.offset, "", "", "", "")
-            else:
-                args += (
-                    item.partition,
-                    item.offset,
-                    event.vote_id,
-                    event.band,
-                    album_field(event.band, event.album),
-                    cast_second(event),
-                )
+        args.append(pack_batch(batch))
         result = self._apply(keys=self._keys, args=args)
         if int(result[0]) == 0:
             return None
@@ -157,6 +147,29 @@ class RedisTallies:
 
     def counted_size(self) -> int:
         return int(self._client.scard(self.key(COUNTED)))
+
+
+_encode = msgspec.msgpack.Encoder().encode
+
+
+def pack_batch(batch: Sequence[Delivered]) -> bytes:
+    """The batch as tallies.lua reads it: [names, messages], MessagePack. Each distinct
+    (band, album field, cast second) is packed once and named by its 1-based index."""
+    index: dict[tuple[str, str, datetime], int] = {}
+    names: list[str | int] = []
+    messages: list[str | int] = []
+    for item in batch:
+        event = item.event
+        if event is None:
+            messages += (item.partition, item.offset, "", 0)
+            continue
+        key = (event.band, event.album, event.cast_at)
+        k = index.get(key)
+        if k is None:
+            k = index[key] = len(index) + 1
+            names += (event.band, album_field(event.band, event.album), cast_second(event))
+        messages += (item.partition, item.offset, event.vote_id, k)
+    return _encode((names, messages))
 
 
 def _text(value: bytes | str) -> str:

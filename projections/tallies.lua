@@ -1,8 +1,11 @@
 -- Apply one batch of votes to the tallies read model, atomically.
 -- KEYS: bands albums total checkpoint counted seconds meta rate lag
 -- ARGV: expected_instance new_instance now_ms write_rate rate_maxlen n_lag
---       then n_lag pairs (partition, lag), then 6 values per message:
---       partition offset vote_id band album second   (vote_id "" = undecodable: position only)
+--       then n_lag pairs (partition, lag), then the batch packed as MessagePack:
+--       [names, messages]: names is a flat list of (band, album, second) triples, each
+--       distinct one of the batch once; messages a flat list of 4 values per message:
+--       partition offset vote_id k, k the 1-based triple in names (vote_id "" and k 0 =
+--       undecodable: position only). One packed argument instead of six per message.
 -- Returns {1, instance, counted} or {0, actual_instance_or_empty} when the model is not the
 -- one the worker resumed from (wiped, or swapped by a rebuild): the worker must re-seek.
 local bands, albums, total, checkpoint, counted, seconds, meta, rate, lag =
@@ -18,12 +21,13 @@ elseif instance ~= expected then
 end
 
 local n_lag = tonumber(ARGV[6])
-local i = 7 + 2 * n_lag
+local packed = cmsgpack.unpack(ARGV[7 + 2 * n_lag])
+local names, messages = packed[1], packed[2]
 local before, moved = {}, {}
-local band_n, album_n, second_n = {}, {}, {}
+local counts = {}
 local n = 0
-while i <= #ARGV do
-  local p, off, vid = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
+for i = 1, #messages, 4 do
+  local p, off, vid = tostring(messages[i]), messages[i + 1], messages[i + 2]
   local cp = before[p]
   if cp == nil then
     cp = tonumber(redis.call('HGET', checkpoint, p) or '-1')
@@ -32,20 +36,24 @@ while i <= #ARGV do
   if off > cp then
     if moved[p] == nil or off > moved[p] then moved[p] = off end
     if vid ~= '' and redis.call('SADD', counted, vid) == 1 then
-      local band, album, second = ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
-      band_n[band] = (band_n[band] or 0) + 1
-      album_n[album] = (album_n[album] or 0) + 1
-      second_n[second] = (second_n[second] or 0) + 1
+      local k = messages[i + 3]
+      counts[k] = (counts[k] or 0) + 1
       n = n + 1
     end
   end
-  i = i + 6
+end
+local band_n, album_n, second_n = {}, {}, {}
+for k, c in pairs(counts) do
+  local band, album, second = names[3 * k - 2], names[3 * k - 1], names[3 * k]
+  band_n[band] = (band_n[band] or 0) + c
+  album_n[album] = (album_n[album] or 0) + c
+  second_n[second] = (second_n[second] or 0) + c
 end
 for k, v in pairs(band_n) do redis.call('HINCRBY', bands, k, v) end
 for k, v in pairs(album_n) do redis.call('HINCRBY', albums, k, v) end
 for k, v in pairs(second_n) do redis.call('HINCRBY', seconds, k, v) end
 local new_total = redis.call('INCRBY', total, n)
-for p, off in pairs(moved) do redis.call('HSET', checkpoint, p, off) end
+for p, off in pairs(moved) do redis.call('HSET', checkpoint, p, string.format('%d', off)) end
 
 local behind = 0
 for j = 0, n_lag - 1 do
