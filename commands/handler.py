@@ -8,11 +8,11 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
-from commands.kafka_log import Appended, AppendResult
+import msgspec
+
+from commands.ports import Appended, VoteLog
 from domain import (
     CastVote,
     Catalog,
@@ -27,12 +27,7 @@ from domain import (
 MAX_BATCH = 1000
 
 
-class VoteLog(Protocol):
-    async def append(self, events: Sequence[VoteCast], within_s: float) -> list[AppendResult]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Accepted:
+class Accepted(msgspec.Struct, frozen=True, gc=False):
     event: VoteCast
     partition: int
     offset: int

@@ -16,33 +16,17 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
+from commands.ports import Appended, AppendResult, NotAppended
 from domain import EventCodec, VoteCast
 
 BUFFER_WAIT_S = 1.0  # how long a full local queue may hold a batch before backpressure
 POLL_WAIT_S = 0.1  # how long one poll waits for reports (bounds how fast close() stops it)
 
-
-@dataclass(frozen=True, slots=True)
-class Appended:
-    partition: int
-    offset: int
-
-
-@dataclass(frozen=True, slots=True)
-class NotAppended:
-    """The log did not confirm the event. ``reason``: ``unavailable`` or ``resource_exhausted``."""
-
-    reason: str
-    message: str
-
-
-AppendResult = Appended | NotAppended
 
 QUEUE_FULL = NotAppended(
     "resource_exhausted", "the service's Kafka queue is full; retry later with the same vote_id"

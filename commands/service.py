@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 
@@ -34,30 +35,41 @@ def rfc3339(moment: datetime) -> str:
 
 
 def to_reply(accepted: Accepted) -> voting_pb2.CastVoteResponse:
+    reply = voting_pb2.CastVoteResponse()
+    fill_reply(reply, accepted)
+    return reply
+
+
+def fill_reply(reply: voting_pb2.CastVoteResponse, accepted: Accepted) -> None:
+    """Set the reply's fields in place: no message is built to be copied into another."""
     event = accepted.event
-    return voting_pb2.CastVoteResponse(
-        event_id=event.event_id,
-        vote_id=event.vote_id,
-        partition=accepted.partition,
-        offset=accepted.offset,
-        cast_at=rfc3339(event.cast_at),
-    )
+    reply.event_id = event.event_id
+    reply.vote_id = event.vote_id
+    reply.partition = accepted.partition
+    reply.offset = accepted.offset
+    reply.cast_at = rfc3339(event.cast_at)
 
 
-def to_result(outcome: Outcome) -> voting_pb2.VoteResult:
-    if isinstance(outcome, Accepted):
-        return voting_pb2.VoteResult(accepted=to_reply(outcome))
-    return voting_pb2.VoteResult(
-        rejected=voting_pb2.Rejected(
-            code=code_number(outcome),
-            reason=outcome.reason,
-            message=outcome.message,
-            violations=[
-                voting_pb2.FieldViolation(field=v.field, description=v.description)
-                for v in outcome.violations
-            ],
-        )
-    )
+def fill_rejected(rejected: voting_pb2.Rejected, outcome: Rejection) -> None:
+    rejected.SetInParent()  # the result is a rejection even if every field were empty
+    rejected.code = code_number(outcome)
+    rejected.reason = outcome.reason
+    rejected.message = outcome.message
+    for v in outcome.violations:
+        rejected.violations.add(field=v.field, description=v.description)
+
+
+def to_results(outcomes: Sequence[Outcome]) -> voting_pb2.CastVotesResponse:
+    """One result per vote, in order, each built in place in the response."""
+    response = voting_pb2.CastVotesResponse()
+    add = response.results.add
+    for outcome in outcomes:
+        result = add()
+        if isinstance(outcome, Accepted):
+            fill_reply(result.accepted, outcome)
+        else:
+            fill_rejected(result.rejected, outcome)
+    return response
 
 
 class VotingService(voting_pb2_grpc.VotingServiceServicer):
@@ -104,4 +116,4 @@ class VotingService(voting_pb2_grpc.VotingServiceServicer):
         commands = [to_command(v) for v in request.votes]
         outcomes = await self._handler.cast(commands, self._within(context))
         self._metrics.record(outcomes)
-        return voting_pb2.CastVotesResponse(results=[to_result(o) for o in outcomes])
+        return to_results(outcomes)
