@@ -11,6 +11,7 @@ from grpc_health.v1 import health_pb2
 from prometheus_client import CollectorRegistry, start_http_server
 
 from boleta import logs
+from boleta.heap import freeze_startup_objects
 from boleta.settings import Settings
 from commands.handler import CastVoteHandler
 from commands.kafka_log import KafkaVoteLog, producer_config
@@ -74,6 +75,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+    freeze_startup_objects()
     await server.start()
     for name in ("", SERVICE_NAME):
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -15,6 +15,7 @@ from confluent_kafka import Consumer
 from prometheus_client import CollectorRegistry, start_http_server
 
 from boleta import logs
+from boleta.heap import freeze_startup_objects
 from boleta.settings import Settings
 from domain import vote_cast_codec
 from projections.deadletter import DeadLetters
@@ -90,4 +91,6 @@ def main(settings: Settings, model: Model) -> None:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
-    build_worker(settings, model, stop, registry).run()
+    worker = build_worker(settings, model, stop, registry)
+    freeze_startup_objects()
+    worker.run()
