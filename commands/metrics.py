@@ -37,6 +37,13 @@ class CommandMetrics:
         )
 
     def record(self, outcomes: Sequence[object]) -> None:
+        if len(outcomes) == 1:  # a unary call: no tally to build
+            (outcome,) = outcomes
+            if isinstance(outcome, Rejection):
+                self.rejections.labels(outcome.reason).inc()
+            else:
+                self.accepted.inc()
+            return
         reasons = Tally(o.reason for o in outcomes if isinstance(o, Rejection))
         self.accepted.inc(len(outcomes) - sum(reasons.values()))
         for reason, count in reasons.items():

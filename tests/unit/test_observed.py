@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry
 
 from commands.metrics import CommandMetrics
 from commands.observed import observed
+from domain import Rejection
 
 
 async def test_the_wrapper_counts_latency_by_status_and_balances_the_gauge() -> None:
@@ -37,3 +38,20 @@ async def test_the_wrapper_counts_latency_by_status_and_balances_the_gauge() -> 
     }
     assert samples == {("CastVote", "OK"): 1, ("CastVote", "INVALID_ARGUMENT"): 1}
     assert metrics.inflight._value.get() == 0
+
+
+@pytest.mark.parametrize(
+    "outcomes",
+    [
+        ["ok"],
+        [Rejection("invalid_argument", "bad")],
+        ["ok", Rejection("contest_closed", "closed"), "ok", Rejection("invalid_argument", "x")],
+    ],
+)
+def test_record_counts_accepted_and_rejected_votes_by_reason(outcomes: list[object]) -> None:
+    metrics = CommandMetrics(CollectorRegistry())
+    metrics.record(outcomes)
+    rejected = [o.reason for o in outcomes if isinstance(o, Rejection)]
+    assert metrics.accepted._value.get() == len(outcomes) - len(rejected)
+    for reason in set(rejected):
+        assert metrics.rejections.labels(reason)._value.get() == rejected.count(reason)
