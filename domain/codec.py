@@ -46,10 +46,9 @@ class EventCodec(Generic[T]):
         self.upcasters = dict(upcasters or {})
         self._encoder = msgspec.json.Encoder()
         self._decoder = msgspec.json.Decoder(type_)
-        self.headers = [
-            (HEADER_TYPE, event_type.encode()),
-            (HEADER_VERSION, str(version).encode()),
-        ]
+        self._type_header = event_type.encode()
+        self._version_header = str(version).encode()
+        self.headers = [(HEADER_TYPE, self._type_header), (HEADER_VERSION, self._version_header)]
 
     def register_upcaster(self, from_version: int, upcaster: Upcaster) -> None:
         """``upcaster`` turns a ``from_version`` payload into a ``from_version + 1`` one."""
@@ -59,6 +58,16 @@ class EventCodec(Generic[T]):
         return self._encoder.encode(event)
 
     def decode(self, value: bytes | None, headers: Mapping[str, bytes]) -> T:
+        # The common case first: this reader's own type and version, compared as bytes.
+        if (
+            value is not None
+            and headers.get(HEADER_TYPE) == self._type_header
+            and headers.get(HEADER_VERSION) == self._version_header
+        ):
+            try:
+                return self._decoder.decode(value)
+            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+                pass  # the full path below says what is wrong
         event_type = headers.get(HEADER_TYPE, b"").decode(errors="replace")
         if event_type != self.event_type:
             raise UndecodableEvent(f"unknown event type {event_type!r}")
