@@ -124,6 +124,7 @@ def format_storage(settings: Settings, config: Path, cluster_id: str) -> None:
             "-c",
             str(config),
         ),
+        log=settings.home / "logs" / "kafka-format.log",
     )
 
 
