@@ -43,6 +43,7 @@ def build_vote_log(settings: Settings) -> KafkaVoteLog:
         delivery_timeout_ms=settings.kafka_delivery_timeout_ms,
         compression=settings.kafka_compression,
         extra=settings.kafka_security,
+        queue_max_messages=settings.kafka_queue_max_messages,
     )
     return KafkaVoteLog(config, settings.topic, vote_cast_codec())
 

@@ -78,6 +78,9 @@ class Settings:
     kafka_linger_ms: int = 5
     kafka_delivery_timeout_ms: int = 10_000
     kafka_compression: str = "lz4"
+    # Votes the producer holds before Kafka confirms them; beyond it a vote waits up to 1 s
+    # for room, then is answered RESOURCE_EXHAUSTED.
+    kafka_queue_max_messages: int = 200_000
     # Kafka security, passed through to every confluent-kafka client (empty: plaintext).
     kafka_security_protocol: str = ""
     kafka_sasl_mechanism: str = ""

@@ -42,6 +42,7 @@ def producer_config(
     delivery_timeout_ms: int,
     compression: str,
     extra: dict[str, Any] | None = None,
+    queue_max_messages: int = 200_000,
 ) -> dict[str, Any]:
     return {
         "bootstrap.servers": bootstrap,
@@ -50,7 +51,7 @@ def producer_config(
         "linger.ms": linger_ms,
         "compression.type": compression,
         "delivery.timeout.ms": delivery_timeout_ms,
-        "queue.buffering.max.messages": 200_000,
+        "queue.buffering.max.messages": queue_max_messages,
         "batch.num.messages": 10_000,
         "client.id": "boleta-commands",
         **(extra or {}),

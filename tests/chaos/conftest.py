@@ -4,6 +4,7 @@ every test's counts, written to ``test-artifacts/chaos.{md,json}`` at the end.""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,10 +35,17 @@ class Chaos:
     def target(self) -> str:
         return f"{self.world.command_host}:{self.world.command_port}"
 
-    def load(self, flow_s: float = 15.0, resend_every: int = 0) -> VoteLoad:
-        """Start casting ``votes`` votes, spread over about ``flow_s`` seconds."""
+    def load(
+        self, flow_s: float = 15.0, resend_every: int = 0, until: threading.Event | None = None
+    ) -> VoteLoad:
+        """Start casting ``votes`` votes, spread over about ``flow_s`` seconds (and more at the
+        same rate until ``until`` is set, when given)."""
         load = VoteLoad(
-            self.target, self.votes, rate=self.votes / flow_s, resend_every=resend_every
+            self.target,
+            self.votes,
+            rate=self.votes / flow_s,
+            resend_every=resend_every,
+            until=until,
         )
         self.loads.append(load)
         return load.start()

@@ -5,7 +5,8 @@ status (``UNAVAILABLE``, ``RESOURCE_EXHAUSTED``, ``DEADLINE_EXCEEDED``, ``CANCEL
 while the service restarts), or a vote rejected as ``unavailable``/``resource_exhausted``,
 is sent again with the same vote_id until it is acknowledged. ``resend_every`` sends every
 n-th acknowledged vote once more with the same vote_id, as a client that never saw the
-reply would.
+reply would. ``until``: the load goes on past ``total`` with fresh votes at the same rate
+until the test sets the event, so a fault is sure to strike while votes flow.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class VoteLoad:
         callers: int = 4,
         resend_every: int = 0,
         give_up_s: float = 240.0,
+        until: threading.Event | None = None,
     ) -> None:
         self.target = target
         self.votes = make_votes(total)
@@ -79,6 +81,7 @@ class VoteLoad:
         self.callers = callers
         self.resend_every = resend_every
         self.give_up_s = give_up_s
+        self.until = until
         self.ledger = Ledger()
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="vote-load", daemon=True)
@@ -128,21 +131,24 @@ class VoteLoad:
         queue: asyncio.Queue[list[voting_pb2.Vote]] = asyncio.Queue()
         for batch in batches:
             queue.put_nowait(batch)
-        deadline = time.monotonic() + self.give_up_s
         async with grpc.aio.insecure_channel(self.target, options=CHANNEL_OPTIONS) as channel:
             stub = voting_pb2_grpc.VotingServiceStub(channel)
-            callers = [self._caller(stub, queue, deadline) for _ in range(self.callers)]
+            callers = [self._caller(stub, queue) for _ in range(self.callers)]
             await asyncio.gather(*callers)
 
     async def _caller(
         self,
         stub: voting_pb2_grpc.VotingServiceStub,
         queue: asyncio.Queue[list[voting_pb2.Vote]],
-        deadline: float,
     ) -> None:
-        while not queue.empty() and not self._stopped.is_set():
+        while not self._stopped.is_set():
+            if queue.empty():
+                if self.until is None or self.until.is_set():
+                    return
+                queue.put_nowait(make_votes(self.batch))
             pending = queue.get_nowait()
             await self._paced(len(pending))
+            deadline = time.monotonic() + self.give_up_s
             resend: list[voting_pb2.Vote] = []
             while pending and not self._stopped.is_set():
                 assert time.monotonic() < deadline, f"{len(pending)} votes never acknowledged"

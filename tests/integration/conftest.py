@@ -18,6 +18,7 @@ from confluent_kafka.admin import AdminClient
 from boleta import settings as settings_mod
 from boleta import stack
 from boleta.stack import kafka
+from tests.integration.kafka_helpers import end_offsets
 
 
 @pytest.fixture(scope="session")
@@ -44,9 +45,10 @@ def admin(settings: settings_mod.Settings) -> AdminClient:
 
 @pytest.fixture
 def topic(settings: settings_mod.Settings, unique: str) -> Iterator[str]:
-    """A fresh 3-partition topic, deleted afterwards."""
+    """A fresh 3-partition topic, deleted afterwards; its partition leaders answer."""
     name = f"{unique}.votes"
     kafka.create_topics(settings, 3, name)
+    end_offsets(settings, name)  # waits until every partition's leader answers
     yield name
     kafka.admin(settings).delete_topics([name], operation_timeout=30)
 
@@ -75,6 +77,7 @@ def isolated(
     """Settings of a private boleta: own topics, tallies hash tag, consumer groups, database."""
     dlq = f"{topic}.dlq"
     kafka.create_topics(settings, 3, dlq)
+    end_offsets(settings, dlq)
     yield settings.replace(
         topic=topic,
         dlq_topic=dlq,

@@ -7,7 +7,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +19,10 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
 from boleta import serve_commands
+from boleta.serve_commands import build_vote_log
 from boleta.settings import Settings
-from domain import vote_cast_codec
+from commands.kafka_log import AppendResult, KafkaVoteLog
+from domain import VoteCast, vote_cast_codec
 from proto.boleta.v1 import voting_pb2, voting_pb2_grpc
 from tests.integration.kafka_helpers import end_offsets, free_port, read_all
 
@@ -160,23 +162,72 @@ async def test_health_and_reflection_are_served(service: Service) -> None:
     assert "boleta.v1.VotingService" in names
 
 
-async def test_unreachable_kafka_gives_unavailable_within_the_deadline(
-    settings: Settings, topic: str
-) -> None:
-    dead = settings.replace(
+def unreachable(settings: Settings, topic: str, ack_timeout_s: float) -> Settings:
+    """A command service whose broker address has nobody listening."""
+    return settings.replace(
         topic=topic,
         command_port=free_port(),
         command_metrics_port=0,
+        command_ack_timeout_s=ack_timeout_s,
         kafka_bootstrap=f"127.0.0.1:{free_port()}",
     )
-    async for service in _running(dead):
+
+
+async def test_unreachable_kafka_gives_unavailable_after_the_ack_timeout(
+    settings: Settings, topic: str
+) -> None:
+    async for service in _running(unreachable(settings, topic, ack_timeout_s=1.0)):
         started = time.monotonic()
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await service.stub.CastVote(voting_pb2.CastVoteRequest(vote=vote()), timeout=2)
-        elapsed = time.monotonic() - started
+            await service.stub.CastVote(voting_pb2.CastVoteRequest(vote=vote()), timeout=120)
         assert info.value.code() == grpc.StatusCode.UNAVAILABLE
         assert "retry with the same vote_id" in (info.value.details() or "")
-        assert elapsed < 2
+        assert time.monotonic() - started >= 1.0, "answered before Kafka had its ack timeout"
+    assert end_offsets(settings, topic) == {0: 0, 1: 0, 2: 0}
+
+
+class WithinRecorder:
+    """The real Kafka vote log, noting how long each append was allowed to wait."""
+
+    def __init__(self, log: KafkaVoteLog) -> None:
+        self.log = log
+        self.within: list[float] = []
+
+    async def append(self, events: Sequence[VoteCast], within_s: float) -> list[AppendResult]:
+        self.within.append(within_s)
+        return await self.log.append(events, within_s)
+
+    async def close(self, flush_s: float = 10.0) -> int:
+        return await self.log.close(flush_s)
+
+
+async def test_the_server_waits_for_kafka_no_longer_than_the_client_deadline(
+    settings: Settings, topic: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a 60 s ack timeout and a 2 s client deadline, the server waits < 2 s for Kafka.
+
+    Whether the client then reads UNAVAILABLE or its own DEADLINE_EXCEEDED depends on how
+    fast the machine is in the last 50 ms, so the test checks the server's bound instead.
+    """
+    recorders: list[WithinRecorder] = []
+
+    def recorded(configured: Settings) -> WithinRecorder:
+        recorders.append(WithinRecorder(build_vote_log(configured)))
+        return recorders[-1]
+
+    monkeypatch.setattr(serve_commands, "build_vote_log", recorded)
+    async for service in _running(unreachable(settings, topic, ack_timeout_s=60.0)):
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await service.stub.CastVote(voting_pb2.CastVoteRequest(vote=vote()), timeout=2)
+        assert info.value.code() in {
+            grpc.StatusCode.UNAVAILABLE,
+            grpc.StatusCode.DEADLINE_EXCEEDED,
+        }
+    (recorder,) = recorders
+    (within,) = recorder.within
+    # The deadline the server knows starts when the call arrives, so it ends a little
+    # after the client's: the bound is the client's 2 s (less a margin), not the 60 s.
+    assert within < 2.0
     assert end_offsets(settings, topic) == {0: 0, 1: 0, 2: 0}
 
 

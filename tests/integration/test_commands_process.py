@@ -24,6 +24,8 @@ from proto.boleta.v1 import voting_pb2, voting_pb2_grpc
 from tests.integration.kafka_helpers import free_port, read_all
 
 SEED = REPO_ROOT.parent / "shared" / "data" / "seed-votes.json"
+LOAD_GOING = 500  # votes acknowledged before SIGTERM: the callers are in full flow
+READY = "command service listening"  # logged after the signal handlers and health SERVING
 
 
 @pytest.fixture
@@ -44,7 +46,7 @@ def service_process(
         stderr=subprocess.STDOUT,
     )
     target = f"127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while not grpc_serving(target):
         assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
         assert time.monotonic() < deadline, "command service did not become ready"
@@ -85,13 +87,17 @@ def test_sigterm_under_load_loses_no_acknowledged_vote(
         async with grpc.aio.insecure_channel(target) as channel:
             stub = voting_pb2_grpc.VotingServiceStub(channel)
             tasks = [asyncio.create_task(caster(stub)) for _ in range(16)]
-            await asyncio.sleep(1.5)
+            deadline = time.monotonic() + 120
+            while len(acknowledged) < LOAD_GOING:  # SIGTERM only once the load is going
+                assert time.monotonic() < deadline, f"only {len(acknowledged)} votes acknowledged"
+                assert not all(t.done() for t in tasks), f"every caller failed: {failures}"
+                await asyncio.sleep(0.05)
             proc.send_signal(signal.SIGTERM)
             await asyncio.wait_for(asyncio.gather(*tasks), 60)
 
     asyncio.run(load())
     assert proc.wait(30) == 0
-    assert len(acknowledged) > 100, "the load did not get going before SIGTERM"
+    assert len(acknowledged) >= LOAD_GOING
     in_log = {m.key().decode() for m in read_all(settings, topic)}
     lost = set(acknowledged) - in_log
     assert not lost, f"{len(lost)} acknowledged votes are not in the log"
@@ -137,7 +143,7 @@ def test_cast_file_reports_a_malformed_file(tmp_path: Path) -> None:
     assert "Expected `str`, got `int` - at `$[0].year`" in result.stdout
 
 
-def test_two_processes_share_the_port(settings: Settings, topic: str) -> None:
+def test_two_processes_share_the_port(settings: Settings, topic: str, tmp_path: Path) -> None:
     port = free_port()
     env = {
         **os.environ,
@@ -145,24 +151,32 @@ def test_two_processes_share_the_port(settings: Settings, topic: str) -> None:
         "BOLETA_COMMAND_PORT": str(port),
         "BOLETA_COMMAND_METRICS_PORT": "0",
     }
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "boleta.cli", "serve", "commands"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        for _ in range(2)
-    ]
+    logs = [tmp_path / f"commands-{i}.log" for i in range(2)]
+    procs = []
+    for log in logs:
+        with log.open("wb") as sink:
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "boleta.cli", "serve", "commands"],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=sink,
+                )
+            )
     try:
-        deadline = time.monotonic() + 30
-        while not grpc_serving(f"127.0.0.1:{port}"):
-            assert time.monotonic() < deadline, "no command service became ready"
+        # Each process says it listens once its SIGTERM handler is in: a process that could
+        # not bind the shared port exits instead.
+        deadline = time.monotonic() + 120
+        while not all(READY in log.read_text() for log in logs):
+            exited = [
+                log.read_text() for p, log in zip(procs, logs, strict=True) if p.poll() is not None
+            ]
+            assert not exited, f"a process could not serve on the shared port: {exited}"
+            assert time.monotonic() < deadline, "the two command services did not both start"
             time.sleep(0.2)
-        time.sleep(1)
-        assert [p.poll() for p in procs] == [None, None], "a process could not bind the port"
+        assert grpc_serving(f"127.0.0.1:{port}", timeout=30)
     finally:
         for proc in procs:
             proc.terminate()
-        codes = [proc.wait(30) for proc in procs]
-    assert codes == [0, 0]
+        codes = [proc.wait(60) for proc in procs]
+    assert codes == [0, 0], [log.read_text()[-2000:] for log in logs]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from boleta.settings import Settings
+from boleta.stack import kafka
+from tests.integration.kafka_helpers import end_offsets
 
 
 def test_round_trip_keeps_key_headers_and_order(settings: Settings, topic: str) -> None:
@@ -62,3 +65,15 @@ def test_round_trip_keeps_key_headers_and_order(settings: Settings, topic: str) 
     for partition in range(3):
         values = [int(m.value()[6:-1]) for m in received if m.partition() == partition]
         assert values == sorted(values)
+
+
+def test_end_offsets_wait_for_a_topic_created_meanwhile(settings: Settings, unique: str) -> None:
+    """A topic not yet led (here: not yet created) is waited for, not read as empty."""
+    name = f"{unique}.late"
+    creator = threading.Timer(1.0, kafka.create_topics, (settings, 3, name))
+    creator.start()
+    try:
+        assert end_offsets(settings, name) == {0: 0, 1: 0, 2: 0}
+    finally:
+        creator.join()
+        kafka.admin(settings).delete_topics([name], operation_timeout=30)
