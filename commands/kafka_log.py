@@ -155,10 +155,10 @@ class KafkaVoteLog:
             self._topic,
             self._headers,
         )
+        full_until: float | None = None  # one bounded wait for the whole batch
         for index, event in enumerate(events):
             value = encode(event)
             report = partial(waiter.report, index)
-            full_until: float | None = None
             while True:
                 try:
                     produce(
