@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -45,24 +46,39 @@ def rebuild(
     on_progress: Callable[[int, int], None] | None = None,
     max_attempts: int = 50,
 ) -> RebuildResult:
-    """Replay ``topic`` into ``target`` and swap it in. ``on_progress(done, total)``."""
+    """Replay ``topic`` into ``target`` and swap it in. ``on_progress(done, total)``.
+
+    Each batch is applied in a helper thread while the next one is read and decoded (the
+    target's call waits on Redis without the GIL). Batches are still applied one at a
+    time and in order, and a swap waits for the last one.
+    """
     started = time.perf_counter()
     position: dict[int, int] = {}
-    messages = votes = 0
-    for attempt in range(1, max_attempts + 1):
-        until = end_offsets(consumer, topic)
-        total = sum(until.values())
-        for batch in replay(consumer, topic, codec, until, start=position):
-            counted = target.apply(batch)
-            if counted is None:
-                raise RuntimeError("the rebuild's target model changed under it; start again")
-            votes += counted
-            messages += len(batch)
-            for item in batch:
-                position[item.partition] = max(position.get(item.partition, 0), item.offset + 1)
-            if on_progress:
-                on_progress(sum(position.values()), total)
-        swapped, detail = target.swap_in()
-        if swapped:
-            return RebuildResult(messages, votes, time.perf_counter() - started, attempt, detail)
+    done = {"messages": 0, "votes": 0}
+
+    def applied(batch: Sequence[Delivered], counted: int | None, total: int) -> None:
+        if counted is None:
+            raise RuntimeError("the rebuild's target model changed under it; start again")
+        done["votes"] += counted
+        done["messages"] += len(batch)
+        for item in batch:
+            position[item.partition] = max(position.get(item.partition, 0), item.offset + 1)
+        if on_progress:
+            on_progress(sum(position.values()), total)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rebuild-apply") as applier:
+        for attempt in range(1, max_attempts + 1):
+            until = end_offsets(consumer, topic)
+            total = sum(until.values())
+            pending: tuple[Sequence[Delivered], Future[int | None]] | None = None
+            for batch in replay(consumer, topic, codec, until, start=position):
+                if pending is not None:
+                    applied(pending[0], pending[1].result(), total)
+                pending = (batch, applier.submit(target.apply, batch))
+            if pending is not None:
+                applied(pending[0], pending[1].result(), total)
+            swapped, detail = target.swap_in()
+            if swapped:
+                elapsed = time.perf_counter() - started
+                return RebuildResult(done["messages"], done["votes"], elapsed, attempt, detail)
     raise RuntimeError(f"the rebuild could not catch up with the live model: {detail}")
