@@ -64,7 +64,7 @@ class Plan:
 
 
 PLANS = {
-    "quick": Plan("quick", 30_000, 10_000, 1_000, 1_000, 5.0, capacity_seconds=3.0,
+    "quick": Plan("quick", 30_000, 10_000, 1_000, 5_000, 5.0, capacity_seconds=3.0,
                   capacity_steps=3),
     "default": Plan("default", 200_000, 100_000, 10_000, 10_000, 30.0, capacity_seconds=8.0,
                     capacity_steps=5),
