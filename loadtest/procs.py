@@ -25,7 +25,6 @@ from boleta.settings import Settings, environment
 from boleta.stack.process import ManagedProcess
 
 SAMPLE_S = 0.2
-settings_env = environment
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -108,7 +107,7 @@ class Apps:
     ) -> AppProcess:
         """Runs ``python -m module *argv`` with ``settings`` as its environment."""
         process = ManagedProcess(role, self.log_dir, self.log_dir)
-        pid = process.start([sys.executable, "-m", module, *argv], settings_env(settings))
+        pid = process.start([sys.executable, "-m", module, *argv], environment(settings))
         app = AppProcess(role, process, pid)
         self._running.append(app)
         self.rss.watch(role, pid)

@@ -7,7 +7,6 @@ met or not met in the benchmark's own output.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -18,9 +17,9 @@ import grpc
 import pytest
 
 from boleta.services import grpc_serving
-from boleta.settings import REPO_ROOT, Settings
+from boleta.settings import REPO_ROOT, Settings, environment
 from loadtest import echo as echo_mod
-from loadtest.procs import Apps, echo_service, settings_env
+from loadtest.procs import Apps, echo_service
 from proto.boleta.v1 import voting_pb2, voting_pb2_grpc
 from tests.integration.kafka_helpers import free_port, read_all
 
@@ -63,7 +62,7 @@ CPU_PER_EVENT = {  # figure -> the detail that holds its CPU per vote, call or e
 def test_bench_quick_reports_every_figure(settings: Settings, tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "boleta.cli", "bench", "--quick", "--out", str(tmp_path)],
-        env=settings_env(settings),
+        env=environment(settings),
         capture_output=True,
         text=True,
         timeout=540,
@@ -107,7 +106,7 @@ def test_bench_quick_reports_every_figure(settings: Settings, tmp_path: Path) ->
 @pytest.fixture
 def command_service(settings: Settings, topic: str) -> Iterator[str]:
     port = free_port()
-    env = settings_env(settings.replace(topic=topic, command_port=port, command_metrics_port=0))
+    env = environment(settings.replace(topic=topic, command_port=port, command_metrics_port=0))
     proc = subprocess.Popen(
         [sys.executable, "-m", "boleta.cli", "serve", "commands"],
         env=env,
@@ -137,7 +136,7 @@ def test_locust_run_completes_with_zero_failures(
     argv += ["--file", str(SEED)] if votes_file else []
     result = subprocess.run(
         [*argv, "--batch-size", "20"],
-        env={**os.environ, **settings_env(settings)},
+        env=environment(settings),
         capture_output=True,
         text=True,
         timeout=240,
