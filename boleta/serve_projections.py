@@ -6,10 +6,8 @@ import signal
 import threading
 from enum import StrEnum
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pymongo
-import redis
 import structlog
 from confluent_kafka import Consumer
 from prometheus_client import CollectorRegistry, start_http_server
@@ -20,9 +18,17 @@ from boleta.settings import Settings
 from domain import vote_cast_codec
 from projections.deadletter import DeadLetters
 from projections.metrics import ProjectionMetrics
-from projections.mongo_sink import MongoAudit
-from projections.redis_sink import RedisTallies
-from projections.worker import ProjectionWorker, Sink, consumer_config
+from projections.worker import (
+    LARGE_PREFETCH,
+    SMALL_PREFETCH,
+    ProjectionWorker,
+    Sink,
+    consumer_config,
+)
+
+if TYPE_CHECKING:
+    import pymongo.database
+    import redis
 
 log = structlog.get_logger("boleta.projections")
 
@@ -32,13 +38,19 @@ class Model(StrEnum):
     audit = "audit"
 
 
+# Each model's client library is imported when that model is built: the tallies worker does
+# not load pymongo, the audit worker not redis-py.
 def redis_client(settings: Settings) -> redis.Redis:
+    import redis
+
     return redis.Redis.from_url(
         settings.redis_url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=10
     )
 
 
 def mongo_db(settings: Settings) -> pymongo.database.Database[dict[str, Any]]:
+    import pymongo
+
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
         settings.mongo_url, serverSelectionTimeoutMS=5000, tz_aware=True
     )
@@ -47,7 +59,11 @@ def mongo_db(settings: Settings) -> pymongo.database.Database[dict[str, Any]]:
 
 def build_sink(settings: Settings, model: Model) -> Sink:
     if model is Model.tallies:
+        from projections.redis_sink import RedisTallies
+
         return RedisTallies(redis_client(settings), tag=settings.tallies_tag)
+    from projections.mongo_sink import MongoAudit
+
     return MongoAudit(mongo_db(settings))
 
 
@@ -60,7 +76,10 @@ def build_worker(
 ) -> ProjectionWorker:
     group = f"{settings.group_prefix}-{model}"
     security = settings.kafka_security
-    consumer = Consumer(consumer_config(settings.kafka_bootstrap, group, extra=security))
+    prefetch = LARGE_PREFETCH if model is Model.tallies else SMALL_PREFETCH
+    consumer = Consumer(
+        consumer_config(settings.kafka_bootstrap, group, extra=security, prefetch=prefetch)
+    )
     dead_letters = DeadLetters(
         {"bootstrap.servers": settings.kafka_bootstrap, **security}, settings.dlq_topic, group
     )

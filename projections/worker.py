@@ -39,8 +39,30 @@ class Sink(Protocol):
     ) -> int | None: ...
 
 
+# What librdkafka may hold ahead of the worker (by default up to 64 MB queued plus 50 MB of
+# fetches in flight), bounded for the 200 MB RSS target. A slow sink (the audit log) keeps its
+# queue full, so a small one is enough; the tallies worker drains 10k queued messages faster
+# than the broker refills them, so it gets more messages and smaller partition fetches
+# (catching up on 400k events: 62k events/s at 145 MB peak RSS with the small prefetch,
+# 99-108k at 168 MB with the large one; docs/performance.md).
+SMALL_PREFETCH: dict[str, Any] = {
+    "queued.max.messages.kbytes": 8 * 1024,
+    "queued.min.messages": 10_000,
+    "fetch.max.bytes": 8 * 1024 * 1024,
+}
+LARGE_PREFETCH: dict[str, Any] = {
+    "queued.max.messages.kbytes": 24 * 1024,
+    "queued.min.messages": 100_000,
+    "fetch.max.bytes": 8 * 1024 * 1024,
+    "max.partition.fetch.bytes": 512 * 1024,
+}
+
+
 def consumer_config(
-    bootstrap: str, group: str, extra: dict[str, Any] | None = None
+    bootstrap: str,
+    group: str,
+    extra: dict[str, Any] | None = None,
+    prefetch: dict[str, Any] = SMALL_PREFETCH,
 ) -> dict[str, Any]:
     return {
         "bootstrap.servers": bootstrap,
@@ -51,11 +73,7 @@ def consumer_config(
         "session.timeout.ms": 10_000,
         "heartbeat.interval.ms": 1_000,
         "fetch.wait.max.ms": 50,
-        # Bound what librdkafka prefetches (by default up to 64 MB queued plus 50 MB fetches
-        # in flight): 8 MB is still several batches ahead of the worker during catch-up.
-        "queued.max.messages.kbytes": 8 * 1024,
-        "queued.min.messages": 10_000,
-        "fetch.max.bytes": 8 * 1024 * 1024,
+        **prefetch,
         "client.id": group,
         **(extra or {}),
     }
