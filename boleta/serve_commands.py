@@ -10,7 +10,7 @@ import structlog
 from grpc_health.v1 import health_pb2
 from prometheus_client import CollectorRegistry, start_http_server
 
-from boleta import logs
+from boleta import aio, logs
 from boleta.heap import freeze_startup_objects
 from boleta.settings import Settings
 from commands.handler import CastVoteHandler
@@ -98,4 +98,4 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
 def main(settings: Settings) -> None:
     logs.configure()
-    asyncio.run(serve(settings))
+    aio.run(serve(settings))

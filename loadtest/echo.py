@@ -18,6 +18,7 @@ import sys
 import grpc
 from grpc_health.v1 import health_pb2
 
+from boleta import aio
 from commands.server import SERVER_OPTIONS, SERVICE_NAME, serve_health_and_reflection
 from proto.boleta.v1 import voting_pb2, voting_pb2_grpc
 
@@ -63,4 +64,4 @@ async def serve(address: str, stop: asyncio.Event | None = None) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(sys.argv[1]))
+    aio.run(serve(sys.argv[1]))
