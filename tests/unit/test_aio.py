@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from boleta import aio
 
 
@@ -20,9 +22,5 @@ def test_run_returns_the_coroutines_result_and_raises_its_error() -> None:
         raise LookupError("from the coroutine")
 
     assert aio.run(asyncio.sleep(0, result=7)) == 7
-    try:
+    with pytest.raises(LookupError, match="from the coroutine"):
         aio.run(fail())
-    except LookupError as exc:
-        assert str(exc) == "from the coroutine"
-    else:
-        raise AssertionError("aio.run swallowed the error")
