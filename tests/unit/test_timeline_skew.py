@@ -6,13 +6,17 @@ may miss a vote (the bound is load-bearing, so the docs and the settings state i
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from boleta.settings import QUEUE_WAIT_MS, Settings
+from boleta import serve_commands
+from boleta.foreground import clock_note
+from boleta.settings import QUEUE_WAIT_MS, Settings, SettingsError, load
+from commands.handler import utc_now
 from commands.kafka_log import BUFFER_WAIT_S
 from queries.timeline import SLACK, Positions, newest_first
 from queries.votes import VoteFilter, matcher
@@ -152,3 +156,14 @@ def test_max_inversion() -> None:
     t = [START + timedelta(seconds=s) for s in (9, 5, 7, 1, 8)]
     assert max_inversion(t) == timedelta(seconds=7)  # 8 after 1
     assert max_inversion(sorted(t, reverse=True)) == timedelta(0)
+
+
+def test_the_clock_offset_shifts_the_command_service_clock_and_the_bound_is_announced() -> None:
+    shifted = serve_commands.clock(Settings(clock_offset_ms=-10_000))
+    assert serve_commands.clock(Settings()) is utc_now
+    assert abs(utc_now() - shifted() - timedelta(seconds=10)) < timedelta(seconds=1)
+    note = clock_note(Settings(clock_skew_max_ms=2_500))
+    assert "2.5 s (BOLETA_CLOCK_SKEW_MAX_MS)" in note
+    assert "chrony" in note
+    with pytest.raises(SettingsError, match="BOLETA_CLOCK_SKEW_MAX_MS=-1: must be 0 or more"):
+        load({"BOLETA_CLOCK_SKEW_MAX_MS": "-1"})
