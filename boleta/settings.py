@@ -78,6 +78,9 @@ class Settings:
     audit_metrics_port: int = 9102
     projection_batch_size: int = 2000
     projection_batch_timeout_ms: int = 20
+    # Tests only: a projection worker exits hard (code 75) right after its Nth batch with
+    # poison is in the DLQ, before that batch is applied (tests/chaos). 0: never.
+    crash_after_dead_letters: int = 0
     # Query service (HTTP), used from the query-service issue on.
     query_host: str = "127.0.0.1"
     query_port: int = 8000
