@@ -3,6 +3,9 @@ of the sender and replays of the log (projections.deadletter)."""
 
 from __future__ import annotations
 
+import time
+import uuid
+
 import redis
 from confluent_kafka import Consumer, Message, TopicPartition
 
@@ -27,15 +30,20 @@ def poison(settings: Settings, count: int) -> list[tuple[Message, str]]:
     """``count`` undecodable messages produced onto the topic, as a worker receives them."""
     for i in range(count):
         produce_raw(settings, f"not json {i}".encode(), V1, key=f"poison-{i}".encode())
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": "reader"})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": f"reader-{uuid.uuid4().hex}",
+            "enable.auto.commit": False,
+        }
+    )
     consumer.assign([TopicPartition(settings.topic, p, 0) for p in range(3)])
     messages: list[Message] = []
+    deadline = time.monotonic() + 30
     try:
-        wait_for(
-            lambda: bool(messages.extend(consumer.consume(100, 0.2)) or len(messages) >= count),
-            30,
-            "the poison to be readable",
-        )
+        while len(messages) < count:
+            assert time.monotonic() < deadline, f"read {len(messages)} of {count} poison"
+            messages += [m for m in consumer.consume(100, 0.2) if m.error() is None]
     finally:
         consumer.close()
     return [(m, "malformed") for m in messages]
