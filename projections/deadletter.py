@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from confluent_kafka import (
@@ -41,7 +41,9 @@ TOPIC, PARTITION, OFFSET = "dlq_source_topic", "dlq_source_partition", "dlq_sour
 READ_TIMEOUT_S = 60.0
 
 
-def dead_letter_headers(original: Headers, reason: str, source: Source, worker: str) -> Headers:
+def dead_letter_headers(
+    original: Sequence[tuple[str, str | bytes | None]], reason: str, source: Source, worker: str
+) -> Headers:
     """The poison message's own headers, then ours (a later header of the same name wins)."""
     topic, partition, offset = source
     return [
@@ -54,7 +56,10 @@ def dead_letter_headers(original: Headers, reason: str, source: Source, worker: 
     ]
 
 
-def sent_by(headers: Iterable[tuple[str, str | bytes | None]] | None, worker: str) -> Source | None:
+def sent_by(
+    headers: Iterable[tuple[str, str | bytes | None]] | Mapping[str, str | bytes | None] | None,
+    worker: str,
+) -> Source | None:
     """The source of a dead letter ``worker`` sent; None for anything else on the topic."""
     found = dict(headers or [])
     try:
@@ -139,7 +144,7 @@ class DeadLetters:
                         if err.code() == KafkaError._PARTITION_EOF:
                             continue
                         raise KafkaException(err)
-                    source = sent_by(cast("Headers | None", msg.headers()), self._worker)
+                    source = sent_by(msg.headers(), self._worker)
                     if source is not None:
                         sent.add(source)
                     if (msg.offset() or 0) + 1 >= ends.get(msg.partition() or 0, 0):

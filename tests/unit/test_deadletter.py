@@ -51,5 +51,5 @@ def test_sent_by_rejects_partial_or_malformed_sources() -> None:
     for missing in (TOPIC, PARTITION, OFFSET, WORKER):
         assert sent_by([h for h in full if h[0] != missing], "boleta-audit") is None
     assert sent_by([*full, (OFFSET, b"forty-one")], "boleta-audit") is None
-    assert sent_by([*full, (OFFSET, None)], "boleta-audit") is None  # type: ignore[list-item]
+    assert sent_by([*full, (OFFSET, None)], "boleta-audit") is None
     assert sent_by(None, "boleta-audit") is None
