@@ -16,6 +16,15 @@ from boleta.settings import Settings, redacted
 from proto.boleta.v1 import voting_pb2_grpc
 
 
+def clock_note(settings: Settings) -> str:
+    """What keeps the command processes' clocks together, which stamp every vote."""
+    return (
+        f"clock     cast_at is this host's clock; command processes must agree within "
+        f"{settings.clock_skew_max_ms / 1000:g} s (BOLETA_CLOCK_SKEW_MAX_MS), kept by NTP "
+        f"(chrony or systemd-timesyncd) on every host: the audit log's `since` relies on it"
+    )
+
+
 def cast_demo(settings: Settings, count: int, console: Console) -> None:
     votes = [to_proto(v) for v in demo.generate(count)]
 
@@ -56,6 +65,7 @@ def run_foreground(settings: Settings, console: Console, demo_votes: int = 0) ->
         for app in apps:
             console.print(f"{app.name:<9} {app.url(settings)}")
         console.print(f"logs      {settings.home / 'logs'}")
+        console.print(clock_note(settings))
         if demo_votes:
             cast_demo(settings, demo_votes, console)
         console.print("\n[bold]boleta is up.[/] Press Ctrl-C to stop everything.")

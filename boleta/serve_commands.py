@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import structlog
@@ -13,7 +15,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 from boleta import aio, logs
 from boleta.heap import freeze_startup_objects
 from boleta.settings import Settings
-from commands.handler import CastVoteHandler
+from commands.handler import CastVoteHandler, utc_now
 from commands.kafka_log import KafkaVoteLog, producer_config
 from commands.metrics import CommandMetrics
 from commands.server import SERVICE_NAME, create_server
@@ -34,6 +36,14 @@ def load_tls(settings: Settings) -> tuple[bytes, bytes] | None:
     if not settings.command_tls_cert:
         return None
     return Path(settings.command_tls_key).read_bytes(), Path(settings.command_tls_cert).read_bytes()
+
+
+def clock(settings: Settings) -> Callable[[], datetime]:
+    """The clock that stamps cast_at: the host's, shifted by ``clock_offset_ms`` (tests)."""
+    if not settings.clock_offset_ms:
+        return utc_now
+    offset = timedelta(milliseconds=settings.clock_offset_ms)
+    return lambda: utc_now() + offset
 
 
 def build_vote_log(settings: Settings) -> KafkaVoteLog:
@@ -60,7 +70,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         start_http_server(settings.command_metrics_port, settings.metrics_host, registry)
     vote_log = build_vote_log(settings)
     handler = CastVoteHandler(
-        vote_log, settings.default_contest, load_catalog(settings), settings.command_max_inflight
+        vote_log,
+        settings.default_contest,
+        load_catalog(settings),
+        settings.command_max_inflight,
+        clock(settings),
     )
     address = f"{settings.command_host}:{settings.command_port}"
     server, health = create_server(
@@ -86,6 +100,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         topic=settings.topic,
         tls=bool(settings.command_tls_cert),
         token=bool(settings.command_token),
+        **({"clock_offset_ms": settings.clock_offset_ms} if settings.clock_offset_ms else {}),
     )
     await stop.wait()
 

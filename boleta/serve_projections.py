@@ -93,6 +93,7 @@ def build_worker(
         stop,
         batch_size=settings.projection_batch_size,
         batch_timeout_s=settings.projection_batch_timeout_ms / 1000,
+        crash_after_dead_letters=settings.crash_after_dead_letters,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -29,7 +30,8 @@ def build_app(settings: Settings) -> Litestar:
         clients["mongo"] = AsyncMongoClient(
             settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=2000
         )
-        return MongoVotes(clients["mongo"], settings.mongo_db)
+        slack = timedelta(milliseconds=settings.cast_order_slack_ms)
+        return MongoVotes(clients["mongo"], settings.mongo_db, slack=slack)
 
     async def close() -> None:
         if "redis" in clients:

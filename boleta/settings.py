@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 PREFIX = "BOLETA_"
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The command service's wait for room in a full producer queue (commands.kafka_log).
+QUEUE_WAIT_MS = 1_000
 
 T = TypeVar("T")
 
@@ -54,6 +56,13 @@ class Settings:
     command_metrics_port: int = 9100
     command_ack_timeout_s: float = 5.0
     command_max_inflight: int = 20_000
+    # The most any two command processes' clocks may differ (they stamp cast_at). NTP or
+    # chrony keeps real hosts within milliseconds; the audit pages' `since` relies on it
+    # (see cast_order_slack).
+    clock_skew_max_ms: int = 10_000
+    # Tests only: the command service's clock runs this far ahead (or behind, negative) of
+    # the host's, to inject clock skew between command processes (tests/chaos).
+    clock_offset_ms: int = 0
     # TLS of the gRPC API: the server serves TLS with a PEM certificate chain and key;
     # clients (`boleta cast`, `boleta up`'s probe) trust the PEM roots in command_tls_ca,
     # or the server's own certificate (self-signed) when only that is set.
@@ -69,6 +78,9 @@ class Settings:
     audit_metrics_port: int = 9102
     projection_batch_size: int = 2000
     projection_batch_timeout_ms: int = 20
+    # Tests only: a projection worker exits hard (code 75) right after its Nth batch with
+    # poison is in the DLQ, before that batch is applied (tests/chaos). 0: never.
+    crash_after_dead_letters: int = 0
     # Query service (HTTP), used from the query-service issue on.
     query_host: str = "127.0.0.1"
     query_port: int = 8000
@@ -118,6 +130,15 @@ class Settings:
     def command_tls_roots(self) -> str:
         """The PEM file a client trusts for the gRPC API; empty when it is not TLS."""
         return self.command_tls_ca or self.command_tls_cert
+
+    @property
+    def cast_order_slack_ms(self) -> int:
+        """How far out of cast_at order the log can be: a vote stamped at t by one command
+        process can reach the log after one stamped up to this much later by another. Its
+        clock skew (``clock_skew_max_ms``) plus the longest a stamped vote can take to reach
+        the log: up to 1 s waiting for room in the producer's queue, then librdkafka's
+        ``delivery.timeout.ms``, after which the vote fails instead of being appended."""
+        return self.clock_skew_max_ms + QUEUE_WAIT_MS + self.kafka_delivery_timeout_ms
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -183,6 +204,10 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(
             "BOLETA_COMMAND_TLS_CERT and BOLETA_COMMAND_TLS_KEY go together: set both "
             "(PEM files) for a TLS gRPC API, or neither"
+        )
+    if settings.clock_skew_max_ms < 0:
+        raise SettingsError(
+            f"BOLETA_CLOCK_SKEW_MAX_MS={settings.clock_skew_max_ms}: must be 0 or more"
         )
     if not (settings.tallies_tag.startswith("{") and settings.tallies_tag.endswith("}")):
         raise SettingsError(

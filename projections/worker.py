@@ -9,6 +9,7 @@ that lag can be watched with the usual tools.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -25,6 +26,7 @@ from projections.metrics import ProjectionMetrics
 log = structlog.get_logger("boleta.projections")
 RETRY_MAX_S = 5.0
 IDLE_CHECK_S = 2.0
+CRASH_EXIT_CODE = 75  # the exit of a worker told to crash after dead-lettering (tests only)
 
 
 class Sink(Protocol):
@@ -91,6 +93,7 @@ class ProjectionWorker:
         stop: threading.Event,
         batch_size: int = 2000,
         batch_timeout_s: float = 0.02,
+        crash_after_dead_letters: int = 0,
     ) -> None:
         self._consumer = consumer
         self._sink = sink
@@ -101,6 +104,10 @@ class ProjectionWorker:
         self._stop = stop
         self._batch_size = batch_size
         self._batch_timeout_s = batch_timeout_s
+        # Tests only: exit hard right after this many batches' dead letters are in the DLQ,
+        # before the batch is applied (its checkpoint does not move). 0: never.
+        self._crash_after_dead_letters = crash_after_dead_letters
+        self._dead_letter_batches = 0
         self.assigned: list[int] = []
         self._last_idle_check = time.monotonic()
 
@@ -125,6 +132,7 @@ class ProjectionWorker:
         for tp in partitions:
             tp.offset = positions.get(tp.partition, OFFSET_BEGINNING)
         consumer.assign(partitions)
+        self._dlq.forget()  # another worker of the group may have dead-lettered these
         self.assigned = sorted(tp.partition for tp in partitions)
         log.info(
             "assigned",
@@ -174,6 +182,20 @@ class ProjectionWorker:
                 batch.append(Delivered(partition, offset, event))
         return batch, poison
 
+    def _dead_letter(self, poison: list[tuple[Message, str]]) -> None:
+        sent = self._retry("dead-letter", lambda: self._dlq.send(poison))
+        self._metrics.dead_lettered.inc(sent)
+        for msg, reason in poison:
+            log.warning(
+                "dead-lettered", partition=msg.partition(), offset=msg.offset(), reason=reason
+            )
+        if len(poison) > sent:
+            log.info("already dead-lettered, not sent again", messages=len(poison) - sent)
+        self._dead_letter_batches += 1
+        if self._dead_letter_batches == self._crash_after_dead_letters:
+            log.warning("exiting hard after dead-lettering, before the checkpoint (a test)")
+            os._exit(CRASH_EXIT_CODE)
+
     def lag(self) -> dict[int, int]:
         assignment = self._consumer.assignment()
         if not assignment:
@@ -203,12 +225,7 @@ class ProjectionWorker:
             return 0
         batch, poison = self._decode(messages)
         if poison:
-            self._retry("dead-letter", lambda: self._dlq.send(poison))
-            self._metrics.dead_lettered.inc(len(poison))
-            for msg, reason in poison:
-                log.warning(
-                    "dead-lettered", partition=msg.partition(), offset=msg.offset(), reason=reason
-                )
+            self._dead_letter(poison)
         if not batch:
             return len(messages)
         lag = self.lag()

@@ -5,9 +5,14 @@ partitions are merged by (cast_at, event_id), newest first. The position of a pa
 where each partition's reading stopped, so paging on visits every vote exactly once
 whatever the clocks did. Reads are ``_id`` lookups only, several blocks at a time. A
 rare filter stops after ``budget`` blocks and returns what it found with the position it
-reached, so no page takes unbounded time. ``since`` ends a partition's reading once its
-votes are more than ``SKEW`` older than it (the log is in cast order up to the command
-processes' clock skew).
+reached, so no page takes unbounded time.
+
+The log is in cast_at order only up to a ``slack`` (``Settings.cast_order_slack_ms``: the
+command processes' clock skew plus the longest a stamped vote takes to reach the log): a
+vote can come after one stamped up to ``slack`` later. So pages are newest first up to
+``slack``, and ``since`` ends a partition's reading at its first vote more than ``slack``
+older than ``since``: every vote below it is older than ``since``. A log out of order by
+more than ``slack`` still pages every vote exactly once; only ``since`` may then miss one.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ Match = Callable[[Entry], bool]
 
 PREFETCH = 8  # at most this many blocks read at once per partition (1, 2, 4, ... as needed)
 BUDGET = 160  # blocks one page may read (about 10,000 votes)
-SKEW = timedelta(seconds=5)
+SLACK = timedelta(seconds=21)  # the default settings' cast_order_slack_ms
 
 
 def _aware(at: datetime) -> datetime:
@@ -89,6 +94,7 @@ async def newest_first(
     positions: Positions,
     since: datetime | None = None,
     budget: int = BUDGET,
+    slack: timedelta = SLACK,
 ) -> tuple[list[Entry], Positions | None]:
     """Up to ``limit`` matching entries below ``positions``, newest first, and the
     positions to continue from (None when nothing is left to read)."""
@@ -112,7 +118,7 @@ async def newest_first(
             return found, None
         newest = max(live, key=lambda part: part.head())
         entry = newest.pop()
-        if since is not None and entry["t"] < since - SKEW:
+        if since is not None and entry["t"] < since - slack:
             newest.stop()
             continue
         if not matches(entry):

@@ -11,7 +11,7 @@ import asyncio
 import base64
 import binascii
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -25,7 +25,7 @@ from domain.readmodel import (
     READMODELS_COLLECTION,
 )
 from domain.timeline import timeline_collection, vote_key
-from queries.timeline import Entry, Positions, newest_first
+from queries.timeline import SLACK, Entry, Positions, newest_first
 from queries.views import VotePage, VoteView
 
 FIELDS = {
@@ -130,11 +130,16 @@ def entry_view(entry: Entry) -> VoteView:
 
 class MongoVotes:
     def __init__(
-        self, client: AsyncMongoClient[dict[str, Any]], database: str, slots: int = QUERY_SLOTS
+        self,
+        client: AsyncMongoClient[dict[str, Any]],
+        database: str,
+        slots: int = QUERY_SLOTS,
+        slack: timedelta = SLACK,
     ) -> None:
         self._client = client
         self._db = client[database]
         self._slots = asyncio.Semaphore(slots)
+        self._slack = slack  # how far out of cast order the log can be (queries.timeline)
 
     async def _collection(self) -> Any:
         pointer = await self._db[READMODELS_COLLECTION].find_one({"_id": AUDIT_POINTER_ID})
@@ -152,7 +157,12 @@ class MongoVotes:
             if start is None:
                 start = await self._newest(votes.name)
             entries, resume = await newest_first(
-                lambda keys: self._by_ids(timeline, keys), matcher(flt), limit, start, flt.since
+                lambda keys: self._by_ids(timeline, keys),
+                matcher(flt),
+                limit,
+                start,
+                flt.since,
+                slack=self._slack,
             )
         except ExecutionTimeout:
             raise AuditBusyError(
