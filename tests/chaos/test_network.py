@@ -5,12 +5,16 @@ test_faults). Each test's docstring names its row; the row's ``link`` names the 
 
 from __future__ import annotations
 
+import pathlib
 import random
 import threading
 import time
 
+import httpx
+import msgspec
 import pytest
 import redis
+from playwright.sync_api import expect, sync_playwright
 
 from boleta.settings import Settings
 from domain.readmodel import CHECKPOINT, tallies_key
@@ -20,6 +24,7 @@ from tests.chaos.checks import counts
 from tests.chaos.conftest import Chaos
 from tests.chaos.network import LINKS
 from tests.chaos.test_faults import progress
+from tests.e2e.test_webapp import CHROMIUM, CHROMIUM_ARGS
 from tests.integration.projection_helpers import wait_for
 
 pytestmark = pytest.mark.timeout(1200)
@@ -42,7 +47,7 @@ def unavailable(chaos: Chaos) -> int:
 
 
 def test_partition_command_service_to_kafka(chaos: Chaos) -> None:
-    """Partition (timeout toxic both ways) between the command service and Kafka."""
+    """Partition (timeout toxic both ways)."""
     chaos.row.fault += f" for {PARTITION_S:.0f} s"
     chaos.row.link = LINKS["commands-kafka"].title
     healed = threading.Event()
@@ -65,7 +70,7 @@ STORE_LINKS = {"tallies-redis": 0, "audit-ferretdb": 1}
 
 @pytest.mark.parametrize("link", list(STORE_LINKS))
 def test_partition_worker_to_its_store(chaos: Chaos, link: str) -> None:
-    """Partition (timeout toxic both ways) between a projection worker and its store."""
+    """Partition (timeout toxic both ways)."""
     chaos.row.fault += f" for {PARTITION_S:.0f} s"
     chaos.row.link = LINKS[link].title
     index = STORE_LINKS[link]
@@ -96,7 +101,7 @@ def log_lag(world: Settings) -> int:
 
 def test_asymmetric_producer_reaches_kafka_consumers_do_not(chaos: Chaos) -> None:
     """Asymmetric: the command service reaches Kafka, the projection workers do not."""
-    chaos.row.fault += f", for {PARTITION_S:.0f} s"
+    chaos.row.fault += f" (for {PARTITION_S:.0f} s)"
     chaos.row.link = LINKS["workers-kafka"].title
     load = chaos.load(flow_s=20)
     progress(chaos, 0.2)
@@ -115,7 +120,7 @@ def test_asymmetric_producer_reaches_kafka_consumers_do_not(chaos: Chaos) -> Non
 
 @pytest.mark.parametrize("link", list(STORE_LINKS))
 def test_connection_resets_mid_batch(chaos: Chaos, link: str) -> None:
-    """Connection resets (reset_peer on the answers) mid-batch, 5 times."""
+    """Connection resets mid-batch (reset_peer on the answers), 5 times."""
     chaos.row.link = LINKS[link].title
     index = STORE_LINKS[link]
     worker = chaos.apps["tallies" if index == 0 else "audit"]
@@ -140,7 +145,7 @@ LATENCY_LINKS = ("commands-kafka", "workers-kafka", "tallies-redis", "audit-ferr
 
 @pytest.mark.parametrize("link", LATENCY_LINKS)
 def test_latency_on_a_link(chaos: Chaos, link: str) -> None:
-    """Latency of 200 ms +- 50 ms each way on one link, all along."""
+    """Latency of 200 ms +- 50 ms each way, all along."""
     chaos.row.link = LINKS[link].title
     with CheckpointWatch(chaos.world) as watch, chaos.network.latency(link, ms=200, jitter_ms=50):
         ledger = chaos.load(flow_s=15).wait()
@@ -158,4 +163,164 @@ def test_latency_on_a_link(chaos: Chaos, link: str) -> None:
     p50, p99 = percentiles(latencies)
     chaos.row.notes.update(e2e_p50_ms=round(p50), e2e_p99_ms=round(p99))
     chaos.row.fault += f" (end to end p50 {p50:.0f} ms, p99 {p99:.0f} ms)"
+    chaos.check(ledger)
+
+
+class SseWatch:
+    """An SSE client of ``/api/v1/results/stream`` that, like a browser's EventSource,
+    reconnects by itself when its connection ends; it records each event's total."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.totals: list[int] = []
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sse-watch", daemon=True)
+
+    def __enter__(self) -> SseWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.connections += 1
+            try:
+                timeout = httpx.Timeout(5.0, read=20.0)  # a keep-alive comes every 15 s
+                with httpx.stream("GET", self.url, timeout=timeout) as response:
+                    for line in response.iter_lines():
+                        if line.startswith("data:"):
+                            self.totals.append(msgspec.json.decode(line[5:])["total"])
+                        if self._stop.is_set():
+                            return
+            except httpx.HTTPError:
+                pass
+            time.sleep(1.0)  # the stream's retry: 3 s; sooner is fine for a test
+
+    def latest(self) -> int:
+        return self.totals[-1] if self.totals else -1
+
+
+QUERY_LINKS = {"queries-redis": ("redis", "mongo"), "queries-ferretdb": ("mongo", "redis")}
+ANSWER_BOUND_S = 4.0  # the service's own bounds are 2 s (results, readiness probes)
+
+
+@pytest.mark.parametrize("link", list(QUERY_LINKS))
+def test_query_service_cut_off_from_a_store(
+    chaos: Chaos, link: str, tmp_path: pathlib.Path
+) -> None:
+    """The query service cut off from a store (partition, timeout toxic both ways)."""
+    chaos.row.fault += f" for {PARTITION_S:.0f} s"
+    chaos.row.link = LINKS[link].title
+    cut, other = QUERY_LINKS[link]
+    queries = chaos.start_queries(tmp_path / "query-logs")
+    base = f"http://{queries.settings.query_host}:{queries.settings.query_port}"
+    healed = threading.Event()
+    load = chaos.load(until=healed)
+    progress(chaos, 0.2)
+    answers: list[tuple[int, int, bool | None, float]] = []  # readyz, results, stale, s
+    with (
+        httpx.Client(base_url=base, timeout=30) as http,
+        SseWatch(base + "/api/v1/results/stream") as sse,
+    ):
+        assert http.get("/readyz").status_code == 200
+        assert http.get("/api/v1/results").status_code == 200  # a view to fall back on
+        wait_for(lambda: sse.totals, 30, "a first SSE event")
+        with chaos.network.partition(link):
+            time.sleep(1.0)
+            total_at_cut = sse.latest()
+            deadline = time.monotonic() + PARTITION_S - 1.0
+            while time.monotonic() < deadline:
+                started = time.monotonic()
+                ready = http.get("/readyz")
+                middle = time.monotonic()
+                results = http.get("/api/v1/results")
+                took = max(middle - started, time.monotonic() - middle)
+                stale = results.json().get("stale") if results.status_code == 200 else None
+                answers.append((ready.status_code, results.status_code, stale, took))
+                checks = ready.json()["checks"]
+                assert ready.status_code == 503, ready.text
+                assert checks[cut].startswith("unreachable"), checks
+                assert checks[other] == "ok", checks
+                assert results.status_code in (200, 503), results.text  # never a 500
+                assert took < ANSWER_BOUND_S, f"an answer took {took:.1f} s"
+                # Cut off from Redis: the last view, marked stale; from Mongo: fresh results.
+                assert stale is (cut == "redis"), results.text
+            if cut == "mongo":
+                votes = http.get("/api/v1/votes", params={"limit": 5})
+                assert votes.status_code in (200, 503), votes.text  # a cached page, or 503
+        wait_for(lambda: http.get("/readyz").status_code == 200, 60, "readyz 200 after heal")
+        wait_for(lambda: not http.get("/api/v1/results").json()["stale"], 30, "fresh results again")
+        wait_for(lambda: sse.latest() > total_at_cut, 60, "an SSE event after the heal")
+        healed.set()
+        assert http.get("/api/v1/votes", params={"limit": 5}).status_code == 200
+    chaos.row.notes.update(
+        answers_during=len(answers),
+        slowest_answer_s=round(max(a[3] for a in answers), 2),
+        sse_connections=sse.connections,
+    )
+    chaos.check(load.wait())
+
+
+def true_lag(world: Settings, checkpoints: dict[str, int]) -> int:
+    """Messages in the log now past ``checkpoints`` (read from the log directly)."""
+    consumer = replay_consumer(world.kafka_bootstrap, "lag", world.kafka_security)
+    try:
+        ends = end_offsets(consumer, world.topic)
+    finally:
+        consumer.close()
+    return sum(max(0, end - 1 - checkpoints.get(str(p), -1)) for p, end in ends.items())
+
+
+SQUEEZE_KB_S = 20
+
+
+def test_bandwidth_squeeze_on_the_consumers(chaos: Chaos, tmp_path: pathlib.Path) -> None:
+    """Bandwidth squeeze on Kafka's answers to the projection workers: the lag grows, then
+    drains, and the API reports it truthfully."""
+    chaos.row.fault += f" ({SQUEEZE_KB_S} KB/s)"
+    chaos.row.link = LINKS["workers-kafka"].title
+    queries = chaos.start_queries(tmp_path / "query-logs")
+    base = f"http://{queries.settings.query_host}:{queries.settings.query_port}"
+    reported: list[tuple[int, int]] = []  # (the API's lag, the log's lag past its checkpoints)
+    badge_shown = ""
+    with (
+        httpx.Client(base_url=base, timeout=10) as http,
+        sync_playwright() as pw,
+    ):
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(base + "/")
+        badge = page.get_by_test_id("lag-badge")
+        expect(badge).to_contain_text("up to date", timeout=20_000)
+        with chaos.network.bandwidth("workers-kafka", kb_s=SQUEEZE_KB_S):
+            load = chaos.load(flow_s=15)
+            while load.flowing():
+                view = http.get("/api/v1/results").json()
+                reported.append((view["lag"], true_lag(chaos.world, view["checkpoints"])))
+                if view["lag"] > 0 and not badge_shown:
+                    # The webapp's badge shows the lag while it lasts (live over SSE).
+                    expect(badge).to_contain_text("behind", timeout=10_000)
+                    badge_shown = badge.inner_text()
+                time.sleep(0.5)
+            ledger = load.wait()
+        wrong = [(api, log) for api, log in reported if not 0 <= api <= log]
+        assert not wrong, f"the API's lag exceeds the log's: {wrong[:5]}"
+        peak = max(api for api, _ in reported)
+        assert peak > 0, f"the lag never grew: {reported}"
+        assert badge_shown, "the webapp's badge never showed the lag"
+
+        def drained() -> bool:
+            view = http.get("/api/v1/results").json()
+            return bool(view["lag"] == 0 and view["total"] == len(ledger.acknowledged))
+
+        wait_for(drained, 120, "the lag to drain to 0 with every vote counted")
+        expect(badge).to_contain_text("up to date", timeout=20_000)
+        browser.close()
+    chaos.row.notes.update(
+        peak_api_lag=peak, peak_log_lag=max(log for _, log in reported), badge=badge_shown
+    )
     chaos.check(ledger)
