@@ -278,9 +278,21 @@ def true_lag(world: Settings, checkpoints: dict[str, int]) -> int:
 SQUEEZE_KB_S = 20
 
 
+class LagUnderreportedError(AssertionError):
+    """The API's lag stayed 0 while the log was ahead of the tallies."""
+
+
+@pytest.mark.xfail(
+    raises=LagUnderreportedError,
+    strict=True,
+    reason="known: the lag the API serves is the tallies worker's, measured against the "
+    "high watermark of the fetch responses it has read; in a squeeze each response is old "
+    "when it arrives, so the worker reports 0 while the log is hundreds ahead "
+    "(docs/reliability.md, 'What the runs showed')",
+)
 def test_bandwidth_squeeze_on_the_consumers(chaos: Chaos, tmp_path: pathlib.Path) -> None:
     """Bandwidth squeeze on Kafka's answers to the projection workers: the lag grows, then
-    drains, and the API reports it truthfully."""
+    drains, and the API and the webapp report it truthfully."""
     chaos.row.fault += f" ({SQUEEZE_KB_S} KB/s)"
     chaos.row.link = LINKS["workers-kafka"].title
     queries = chaos.start_queries(tmp_path / "query-logs")
@@ -307,11 +319,8 @@ def test_bandwidth_squeeze_on_the_consumers(chaos: Chaos, tmp_path: pathlib.Path
                     badge_shown = badge.inner_text()
                 time.sleep(0.5)
             ledger = load.wait()
-        wrong = [(api, log) for api, log in reported if not 0 <= api <= log]
-        assert not wrong, f"the API's lag exceeds the log's: {wrong[:5]}"
-        peak = max(api for api, _ in reported)
-        assert peak > 0, f"the lag never grew: {reported}"
-        assert badge_shown, "the webapp's badge never showed the lag"
+        overstated = [(api, log) for api, log in reported if not 0 <= api <= log]
+        assert not overstated, f"the API's lag exceeds the log's: {overstated[:5]}"
 
         def drained() -> bool:
             view = http.get("/api/v1/results").json()
@@ -320,7 +329,10 @@ def test_bandwidth_squeeze_on_the_consumers(chaos: Chaos, tmp_path: pathlib.Path
         wait_for(drained, 120, "the lag to drain to 0 with every vote counted")
         expect(badge).to_contain_text("up to date", timeout=20_000)
         browser.close()
-    chaos.row.notes.update(
-        peak_api_lag=peak, peak_log_lag=max(log for _, log in reported), badge=badge_shown
-    )
+    peak, peak_log = max(a for a, _ in reported), max(log for _, log in reported)
+    chaos.row.notes.update(peak_api_lag=peak, peak_log_lag=peak_log, badge=badge_shown)
     chaos.check(ledger)
+    if peak == 0 < peak_log:
+        chaos.row.result += f"; FAIL: the API's lag stayed 0, the log was up to {peak_log} ahead"
+        raise LagUnderreportedError(f"the API's lag stayed 0 while the log was: {reported}")
+    assert badge_shown, "the webapp's badge never showed the lag"
