@@ -109,7 +109,7 @@ def chaos(
     assert private_stack.network is not None
     private_stack.network.api.reset()  # no toxic of a failed test is left behind
     world = private_stack.world()
-    apps = private_stack.apps(world, tmp_path / "logs", ("commands", "tallies", "audit"))
+    apps = private_stack.apps(world, tmp_path / "logs")
     chaos: Chaos | None = None
     try:
         for app in apps.values():

@@ -131,9 +131,11 @@ class PrivateStack:
         kafka.create_topics(world, PARTITIONS, world.topic, world.dlq_topic)
         return world
 
-    def apps(self, world: Settings, logs: Path, names: tuple[str, ...]) -> dict[str, App]:
+    def apps(
+        self, world: Settings, logs: Path, names: tuple[str, ...] = ("commands", "tallies", "audit")
+    ) -> dict[str, App]:
         """boleta's processes ``names`` on ``world``, each reaching its servers through its
-        proxies."""
+        proxies (the query service only where a test asks for it)."""
         logs.mkdir(parents=True, exist_ok=True)
         return {
             s.name: App(s, through_proxies(world, s.name), logs / f"{s.name}.log")
