@@ -291,8 +291,9 @@ class LagUnderreportedError(AssertionError):
     "(docs/reliability.md, 'What the runs showed')",
 )
 def test_bandwidth_squeeze_on_the_consumers(chaos: Chaos, tmp_path: pathlib.Path) -> None:
-    """Bandwidth squeeze on Kafka's answers to the projection workers: the lag grows, then
-    drains, and the API and the webapp report it truthfully."""
+    """Bandwidth squeeze on Kafka's answers to the projection workers.
+
+    The lag grows, then drains, and the API and the webapp's badge report it truthfully."""
     chaos.row.fault += f" ({SQUEEZE_KB_S} KB/s)"
     chaos.row.link = LINKS["workers-kafka"].title
     queries = chaos.start_queries(tmp_path / "query-logs")
