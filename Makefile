@@ -36,7 +36,7 @@ integration: install
 
 # Faults on a private stack (own ports and state dir); CHAOS_VOTES=100000 for a soak.
 CHAOS_VOTES ?= 3000
-chaos: install
+chaos: install webapp
 	$(RUN) pytest tests/chaos --chaos-votes $(CHAOS_VOTES)
 
 webapp:

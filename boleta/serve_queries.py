@@ -14,7 +14,7 @@ from boleta import logs
 from boleta.settings import Settings
 from queries.app import QueryConfig, create_app
 from queries.results import RedisResults
-from queries.votes import MongoVotes
+from queries.votes import QUERY_BUDGET_MS, MongoVotes
 
 
 def build_app(settings: Settings) -> Litestar:
@@ -27,8 +27,14 @@ def build_app(settings: Settings) -> Litestar:
         return RedisResults(clients["redis"], settings.tallies_tag)
 
     def open_votes() -> MongoVotes:
+        # A page may take the server QUERY_BUDGET_MS; an answer that has not come a few
+        # seconds after that never will (the server is cut off): fail, do not hang.
         clients["mongo"] = AsyncMongoClient(
-            settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=2000
+            settings.mongo_url,
+            tz_aware=True,
+            serverSelectionTimeoutMS=2000,
+            connectTimeoutMS=2000,
+            socketTimeoutMS=QUERY_BUDGET_MS + 3000,
         )
         slack = timedelta(milliseconds=settings.cast_order_slack_ms)
         return MongoVotes(clients["mongo"], settings.mongo_db, slack=slack)

@@ -27,6 +27,8 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.response import Response, ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 from litestar.static_files import create_static_files_router
+from pymongo.errors import PyMongoError
+from redis.exceptions import RedisError
 
 from domain.validation import MAX_TEXT, MIN_YEAR
 from queries.cache import Coalescer
@@ -39,6 +41,9 @@ VOTE_PARAMS = {"band", "album", "year", "since", "until", "limit", "cursor"}
 POLL_S = 0.25
 HEARTBEAT_S = 15.0
 PAGE_TTL_S = 1.0  # a page is reloaded when older; it may be this plus one load behind
+RESULTS_BOUND_S = 2.0  # past this the results are served stale (or 503), never awaited
+# What a store that cannot be reached raises (a timeout, a reset, a refused connection).
+STORE_ERRORS = (TimeoutError, OSError, RedisError, PyMongoError)
 
 
 @dataclass
@@ -56,6 +61,28 @@ class ReadCaches:
     results: Coalescer[ResultsView] = field(default_factory=lambda: Coalescer(POLL_S, 1))
     pages: Coalescer[VotePage] = field(
         default_factory=lambda: Coalescer(PAGE_TTL_S, 512, serve_stale=True)
+    )
+    last_results: ResultsView | None = None  # served, marked stale, while Redis is away
+
+    async def results_or_stale(self, results: RedisResults) -> ResultsView:
+        """The results within RESULTS_BOUND_S; when Redis cannot answer by then, the last
+        view read, marked stale; with none, 503 naming the store."""
+        try:
+            view = await asyncio.wait_for(
+                self.results.get("results", results.read), RESULTS_BOUND_S
+            )
+        except STORE_ERRORS as exc:
+            if self.last_results is None:
+                raise store_unavailable("the tallies store (Redis)", exc) from None
+            return msgspec.structs.replace(self.last_results, stale=True)
+        self.last_results = view
+        return view
+
+
+def store_unavailable(store: str, exc: BaseException) -> ServiceUnavailableException:
+    reason = type(exc).__name__
+    return ServiceUnavailableException(
+        f"{store} is unreachable ({reason}); retry shortly", headers={"Retry-After": "1"}
     )
 
 
@@ -137,7 +164,7 @@ class ResultsController(Controller):
         request: Request[Any, Any, Any],
     ) -> ResultsView:
         _reject_unknown(request, set())
-        return await caches.results.get("results", results.read)
+        return await caches.results_or_stale(results)
 
     @get("/stream", summary="The results as Server-Sent Events, one event per change")
     async def stream(
@@ -186,6 +213,8 @@ class VotesController(Controller):
             raise ValidationException(str(exc)) from None
         except AuditBusyError as exc:
             raise ServiceUnavailableException(str(exc), headers={"Retry-After": "1"}) from None
+        except STORE_ERRORS as exc:
+            raise store_unavailable("the audit log (MongoDB)", exc) from None
 
     @get(
         "/{vote_id:str}",
@@ -198,7 +227,10 @@ class VotesController(Controller):
         vote_id: Annotated[str, Parameter(pattern=UUID_PATTERN, description="A UUID")],
     ) -> VoteView:
         canonical = vote_id.lower()
-        found = await votes.by_vote_id(canonical)
+        try:
+            found = await votes.by_vote_id(canonical)
+        except STORE_ERRORS as exc:
+            raise store_unavailable("the audit log (MongoDB)", exc) from None
         if found is None:
             raise NotFoundException(f"no counted vote has vote_id {canonical}")
         return found

@@ -24,7 +24,10 @@ class SecondCount(msgspec.Struct, frozen=True):
 
 
 class ResultsView(msgspec.Struct, frozen=True):
-    """Live tallies, as of ``checkpoints`` (the last offset counted per partition)."""
+    """Live tallies, as of ``checkpoints`` (the last offset counted per partition).
+
+    ``stale``: Redis could not be read in time, and this is the last view that was read
+    (at ``as_of``), served instead of an error."""
 
     total: int
     bands: list[BandTally]
@@ -32,6 +35,7 @@ class ResultsView(msgspec.Struct, frozen=True):
     checkpoints: dict[str, int]
     lag: int
     as_of: datetime
+    stale: bool = False
 
 
 class VoteView(msgspec.Struct, frozen=True):

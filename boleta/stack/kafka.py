@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import shutil
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
@@ -83,7 +85,18 @@ def _java(settings: Settings, main: str, *args: str) -> list[str]:
     ]
 
 
-def _write_config(settings: Settings) -> Path:
+@dataclass(frozen=True, slots=True)
+class Listener:
+    """An extra plaintext listener on ``port`` that advertises ``advertised`` (host:port):
+    clients that reach the broker through a proxy must be told the proxy's address, or
+    their next connection would bypass it."""
+
+    name: str
+    port: int
+    advertised: str
+
+
+def _write_config(settings: Settings, listeners: Sequence[Listener] = ()) -> Path:
     host, port = settings.kafka_host_port
     home = settings.home / "kafka"
     home.mkdir(parents=True, exist_ok=True)
@@ -95,6 +108,9 @@ def _write_config(settings: Settings) -> Path:
             controller_port=settings.kafka_controller_port,
             log_dirs=home / "data",
             partitions=settings.partitions,
+            extra_listeners="".join(f",{x.name}://{host}:{x.port}" for x in listeners),
+            extra_advertised="".join(f",{x.name}://{x.advertised}" for x in listeners),
+            extra_protocols="".join(f",{x.name}:PLAINTEXT" for x in listeners),
         )
     )
     return config
@@ -128,14 +144,16 @@ def format_storage(settings: Settings, config: Path, cluster_id: str) -> None:
     )
 
 
-def start(settings: Settings) -> None:
+def start(settings: Settings, listeners: Sequence[Listener] = ()) -> None:
     host, port = settings.kafka_host_port
     ensure_port_free("Kafka", host, port, "BOLETA_KAFKA_BOOTSTRAP")
     ensure_port_free(
         "Kafka's controller", host, settings.kafka_controller_port, "BOLETA_KAFKA_CONTROLLER_PORT"
     )
+    for listener in listeners:
+        ensure_port_free(f"Kafka's {listener.name} listener", host, listener.port, "its port")
     install(settings)
-    config = _write_config(settings)
+    config = _write_config(settings, listeners)
     if not (settings.home / "kafka" / "data" / "meta.properties").exists():
         format_storage(settings, config, new_cluster_id())
     process(settings).start(_java(settings, MAIN_CLASS, str(config)))

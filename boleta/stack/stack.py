@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from boleta.settings import Settings
-from boleta.stack import ferretdb, kafka, redis
+from boleta.stack import ferretdb, kafka, redis, toxiproxy
 from boleta.stack.process import ManagedProcess, port_open
 
 SERVICES: dict[str, ModuleType] = {"kafka": kafka, "redis": redis, "ferretdb": ferretdb}
@@ -47,9 +47,11 @@ def _process(settings: Settings, name: str) -> ManagedProcess:
 
 
 def install(settings: Settings) -> None:
-    """Fetch Kafka's jars and build FerretDB if the cache lacks them (Redis comes from apt)."""
+    """Fetch Kafka's jars and build FerretDB and Toxiproxy (the chaos suite's network
+    faults) if the cache lacks them (Redis comes from apt)."""
     kafka.install(settings)
     ferretdb.install(settings)
+    toxiproxy.install(settings)
 
 
 def _up_one(settings: Settings, name: str) -> str:

@@ -24,6 +24,7 @@ from tests.integration.projection_helpers import wait_for
 SETTLE_S = 180.0
 COLUMNS = (
     ("fault", "fault"),
+    ("link", "link"),
     ("sent", "votes sent"),
     ("acknowledged", "acknowledged"),
     ("in_log", "in the log (distinct)"),
@@ -39,6 +40,7 @@ COLUMNS = (
 @dataclass
 class Row:
     fault: str
+    link: str = "-"
     sent: int = 0
     acknowledged: int = 0
     in_log: int = 0

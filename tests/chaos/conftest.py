@@ -15,6 +15,7 @@ import pytest
 from boleta.settings import REPO_ROOT, Settings
 from tests.chaos.checks import Row, check_world, write_report
 from tests.chaos.load import Ledger, VoteLoad
+from tests.chaos.network import Network
 from tests.chaos.stack import App, PrivateStack
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -30,6 +31,11 @@ class Chaos:
     row: Row
     votes: int
     loads: list[VoteLoad] = field(default_factory=list)
+
+    @property
+    def network(self) -> Network:
+        assert self.stack.network is not None, "the private stack is not up"
+        return self.stack.network
 
     @property
     def target(self) -> str:
@@ -49,6 +55,13 @@ class Chaos:
         )
         self.loads.append(load)
         return load.start()
+
+    def start_queries(self, logs: Path) -> App:
+        """The query service on this world (behind its proxies), stopped with the others."""
+        queries = self.stack.apps(self.world, logs, ("queries",))["queries"]
+        self.apps["queries"] = queries
+        queries.start()
+        return queries
 
     def check(self, ledger: Ledger, poison: set[tuple[int, int]] | None = None) -> None:
         failures = check_world(self.row, self.world, ledger, poison)
@@ -93,6 +106,8 @@ def chaos(
     row = Row(fault=doc.rstrip("."))
     chaos_rows.append(row)
     started = time.monotonic()
+    assert private_stack.network is not None
+    private_stack.network.api.reset()  # no toxic of a failed test is left behind
     world = private_stack.world()
     apps = private_stack.apps(world, tmp_path / "logs")
     chaos: Chaos | None = None
@@ -108,6 +123,7 @@ def chaos(
             load.stop()  # a failed test's load must not reach the next test's service
         for app in apps.values():
             app.stop()
+        private_stack.network.api.reset()
         row.seconds = time.monotonic() - started
         if row.result == "not checked":
             row.result = "FAIL: did not reach the checks"

@@ -58,6 +58,8 @@ class Ledger:
     retried_codes: Counter[str] = field(default_factory=Counter)
     resent: int = 0
     calls: int = 0
+    # (unix ns the call was sent, partition, offset) of each acknowledgement, for latency
+    acks: list[tuple[int, int, int]] = field(default_factory=list)
 
 
 class VoteLoad:
@@ -176,6 +178,7 @@ class VoteLoad:
         ledger = self.ledger
         ledger.sent.update(v.vote_id for v in pending)
         ledger.calls += 1
+        sent_ns = time.time_ns()
         try:
             reply = await stub.CastVotes(voting_pb2.CastVotesRequest(votes=pending), timeout=10)
         except grpc.aio.AioRpcError as exc:
@@ -189,6 +192,7 @@ class VoteLoad:
             if result.HasField("accepted"):
                 assert result.accepted.vote_id == vote.vote_id
                 acked.append(vote)
+                ledger.acks.append((sent_ns, result.accepted.partition, result.accepted.offset))
             elif result.rejected.reason in RETRY_REASONS:
                 ledger.retried_codes[result.rejected.reason] += 1
                 again.append(vote)

@@ -18,9 +18,17 @@ import redis
 from boleta import services, stack
 from boleta import settings as settings_mod
 from boleta.settings import Settings, environment
-from boleta.stack import ferretdb, kafka
+from boleta.stack import ferretdb, kafka, toxiproxy
 from boleta.stack import redis as redis_service
 from boleta.stack.process import ManagedProcess
+from tests.chaos.network import (
+    APP_LINKS,
+    TOXIPROXY_PORT,
+    Network,
+    create_proxies,
+    kafka_listeners,
+    through_proxies,
+)
 
 PORTS = {
     "BOLETA_KAFKA_BOOTSTRAP": "127.0.0.1:29092",
@@ -92,15 +100,22 @@ class App:
 
 
 class PrivateStack:
-    """Kafka, Redis and FerretDB on the chaos ports, under one temporary BOLETA_HOME."""
+    """Kafka, Redis and FerretDB on the chaos ports, under one temporary BOLETA_HOME, and
+    Toxiproxy between them and boleta's processes (tests.chaos.network)."""
 
     def __init__(self, home: Path) -> None:
         self.settings = private_settings(home)
+        self.network: Network | None = None
 
     def up(self) -> None:
+        kafka.start(self.settings, kafka_listeners())  # then stack.up finds it running
         stack.up(self.settings)
+        api = toxiproxy.start(self.settings, TOXIPROXY_PORT)
+        create_proxies(api)
+        self.network = Network(api)
 
     def down(self) -> None:
+        toxiproxy.process(self.settings, TOXIPROXY_PORT).stop()
         stack.down(self.settings)
 
     def world(self) -> Settings:
@@ -116,12 +131,16 @@ class PrivateStack:
         kafka.create_topics(world, PARTITIONS, world.topic, world.dlq_topic)
         return world
 
-    def apps(self, world: Settings, logs: Path) -> dict[str, App]:
+    def apps(
+        self, world: Settings, logs: Path, names: tuple[str, ...] = ("commands", "tallies", "audit")
+    ) -> dict[str, App]:
+        """boleta's processes ``names`` on ``world``, each reaching its servers through its
+        proxies (the query service only where a test asks for it)."""
         logs.mkdir(parents=True, exist_ok=True)
         return {
-            s.name: App(s, world, logs / f"{s.name}.log")
+            s.name: App(s, through_proxies(world, s.name), logs / f"{s.name}.log")
             for s in services.app_services(world)
-            if s.name != "queries"
+            if s.name in names and s.name in APP_LINKS
         }
 
     # -- faults on the shared services -------------------------------------------------
@@ -135,7 +154,7 @@ class PrivateStack:
         process.kill()
 
     def start_kafka(self) -> None:
-        kafka.start(self.settings)
+        kafka.start(self.settings, kafka_listeners())
         kafka.wait_ready(self.settings)
 
     def restart_redis_wiped(self) -> None:
