@@ -35,14 +35,38 @@ def cast_second(event: VoteCast) -> int:
 
 
 @dataclass
-class TallyView:
-    """The tallies read model in memory: what Redis holds, as plain Python."""
+class ContestTally:
+    """One contest's tallies."""
 
-    checkpoints: dict[int, int] = field(default_factory=dict)
-    counted: set[str] = field(default_factory=set)
     bands: Counter[str] = field(default_factory=Counter)
     albums: Counter[str] = field(default_factory=Counter)
     seconds: Counter[int] = field(default_factory=Counter)
+    total: int = 0
+
+    def count(self, event: VoteCast) -> None:
+        self.bands[event.band] += 1
+        self.albums[album_field(event.band, event.album)] += 1
+        self.seconds[cast_second(event)] += 1
+        self.total += 1
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "bands": dict(+self.bands),
+            "albums": dict(+self.albums),
+            "seconds": dict(+self.seconds),
+            "total": self.total,
+        }
+
+
+@dataclass
+class TallyView:
+    """The tallies read model in memory: what Redis holds, as plain Python. One model holds
+    every contest: one checkpoint and one counted set (a vote_id counts once, in the
+    contest of its first occurrence), and each contest's own tallies."""
+
+    checkpoints: dict[int, int] = field(default_factory=dict)
+    counted: set[str] = field(default_factory=set)
+    contests: dict[str, ContestTally] = field(default_factory=dict)
     total: int = 0
 
     def apply(self, batch: Sequence[Delivered]) -> int:
@@ -59,19 +83,21 @@ class TallyView:
             if event is None or event.vote_id in self.counted:
                 continue
             self.counted.add(event.vote_id)
-            self.bands[event.band] += 1
-            self.albums[album_field(event.band, event.album)] += 1
-            self.seconds[cast_second(event)] += 1
+            self.contest(event.contest).count(event)
             self.total += 1
             counted += 1
         return counted
 
+    def contest(self, contest: str) -> ContestTally:
+        tally = self.contests.get(contest)
+        if tally is None:
+            tally = self.contests[contest] = ContestTally()
+        return tally
+
     def summary(self) -> dict[str, Any]:
         """What two views must agree on to be equal (the counted set is implied)."""
         return {
-            "bands": dict(+self.bands),
-            "albums": dict(+self.albums),
-            "seconds": dict(+self.seconds),
+            "contests": {c: t.summary() for c, t in self.contests.items() if t.total},
             "total": self.total,
             "checkpoints": dict(self.checkpoints),
         }
