@@ -17,18 +17,24 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from boleta.catalog import load_catalog
 from boleta.serve_projections import Model, mongo_db, redis_client
 from boleta.settings import Settings
 from domain import vote_cast_codec
+from domain.projection import admit, windows
 from domain.readmodel import NEXT
 from projections import verify as checks
 from projections.log_reader import end_offsets, replay, replay_consumer
 from projections.mongo_sink import MongoAudit, live_collection_name, stored_state
 from projections.rebuild import RebuildResult, rebuild
 from projections.redis_sink import RedisTallies
+from projections.windowed import Windowed
 
 
-def results(settings: Settings) -> dict[str, Any]:
+def results(settings: Settings, contest: str = "") -> dict[str, Any]:
+    """One contest's tallies (the default contest's when ``contest`` is empty), its
+    checkpoints and the lag per partition."""
+    name = contest or settings.default_contest
     with redis_client(settings) as client:
         snapshot = RedisTallies(client, tag=settings.tallies_tag).snapshot()
         consumer = replay_consumer(settings.kafka_bootstrap, "results", settings.kafka_security)
@@ -37,19 +43,24 @@ def results(settings: Settings) -> dict[str, Any]:
         finally:
             consumer.close()
     lag = {p: max(0, end - 1 - snapshot["checkpoints"].get(p, -1)) for p, end in ends.items()}
-    return {**snapshot, "lag": lag}
+    empty = {"bands": {}, "albums": {}, "seconds": {}, "total": 0}
+    tally = snapshot["contests"].get(name, empty)
+    return {"contest": name, **tally, "checkpoints": snapshot["checkpoints"], "lag": lag}
 
 
 def _audit_documents(db: Database[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[int, int]]:
     """The live audit log's checkpoints, then its documents (read-only)."""
     collection = live_collection_name(db)
     checkpoints = stored_state(db, collection)[1]
-    projection = {"band": 1, "album": 1, "vote_id": 1, "partition": 1, "offset": 1}
+    projection = {"contest": 1, "band": 1, "album": 1, "vote_id": 1, "partition": 1, "offset": 1}
     return list(db[collection].find({}, projection)), checkpoints
 
 
-def verify(settings: Settings, console: Console, wait_s: float = 60.0) -> checks.Report:
-    """Fold the log and compare it with both read models (invariants 2 and 3)."""
+def verify(
+    settings: Settings, console: Console, wait_s: float = 60.0, contest: str | None = None
+) -> checks.Report:
+    """Fold the log and compare it with both read models (invariants 2 and 3), every
+    contest or only ``contest``."""
     report = checks.Report()
     consumer = replay_consumer(settings.kafka_bootstrap, "verify", settings.kafka_security)
     db = mongo_db(settings)
@@ -71,17 +82,18 @@ def verify(settings: Settings, console: Console, wait_s: float = 60.0) -> checks
                     break
                 time.sleep(0.5)
         console.print(f"folding the log ({sum(ends.values())} messages)…")
+        voting = windows(load_catalog(settings))
         views = checks.fold_until(
-            replay(consumer, settings.topic, vote_cast_codec(), ends),
+            (admit(b, voting) for b in replay(consumer, settings.topic, vote_cast_codec(), ends)),
             {"tallies": snapshot["checkpoints"], "audit": audit_cps},
         )
     finally:
         consumer.close()
         db.client.close()
-    checks.check_tallies(views["tallies"], snapshot, report)
-    audit_bands = checks.check_audit(views["audit"], documents, audit_cps, report)
+    checks.check_tallies(views["tallies"], snapshot, report, contest)
+    audit_bands = checks.check_audit(views["audit"], documents, audit_cps, report, contest)
     if caught_up:
-        checks.check_agreement(snapshot, audit_bands, report)
+        checks.check_agreement(snapshot, audit_bands, report, contest)
     else:
         report.differences.append(f"the projections did not catch up within {wait_s:.0f}s")
     report.facts = {
@@ -90,11 +102,24 @@ def verify(settings: Settings, console: Console, wait_s: float = 60.0) -> checks
         "audit_documents": len(documents),
         "caught_up": caught_up,
         "distinct_votes_in_log_up_to_tallies_checkpoint": views["tallies"].total,
+        "contests": {
+            name: tally["total"]
+            for name, tally in sorted(snapshot["contests"].items())
+            if contest is None or name == contest
+        },
     }
     return report
 
 
 def run_rebuild(settings: Settings, model: Model, console: Console) -> RebuildResult:
+    """Replay the log into a fresh model and swap it in. The voting windows are the catalog's
+    as loaded now (if it changed since the votes were projected, the rebuilt model follows
+    the new windows, and so does ``boleta verify``)."""
+    windows_now = windows(load_catalog(settings))
+
+    def voting(target: RedisTallies | MongoAudit) -> RedisTallies | MongoAudit | Windowed:
+        return Windowed(target, windows_now) if windows_now else target
+
     consumer = replay_consumer(
         settings.kafka_bootstrap, f"rebuild-{model}", settings.kafka_security
     )
@@ -121,11 +146,15 @@ def run_rebuild(settings: Settings, model: Model, console: Console) -> RebuildRe
                         client, namespace=NEXT, tag=settings.tallies_tag, write_rate=False
                     )
                     target.drop()
-                    return rebuild(consumer, settings.topic, vote_cast_codec(), target, on_progress)
+                    return rebuild(
+                        consumer, settings.topic, vote_cast_codec(), voting(target), on_progress
+                    )
             db = mongo_db(settings)
             stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
             audit = MongoAudit(db, collection=f"votes_{stamp}")
-            result = rebuild(consumer, settings.topic, vote_cast_codec(), audit, on_progress)
+            result = rebuild(
+                consumer, settings.topic, vote_cast_codec(), voting(audit), on_progress
+            )
             time.sleep(2)  # let readers of the retired collection finish
             if result.detail != live_collection_name(db):
                 audit.drop_collection(result.detail)

@@ -11,12 +11,13 @@ so "first" is well defined). The Redis Lua script and the Mongo sink implement t
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
+from domain.catalog import Catalog, Contest
 from domain.readmodel import album_field
 from domain.votes import VoteCast
 
@@ -30,19 +31,71 @@ class Delivered(msgspec.Struct, frozen=True):
     event: VoteCast | None
 
 
+def windows(catalog: Catalog | None) -> dict[str, Contest]:
+    """The catalog's contests that have a voting window (the others admit every vote)."""
+    if catalog is None:
+        return {}
+    return {
+        c.slug: c for c in catalog.contests if c.opens_at is not None or c.closes_at is not None
+    }
+
+
+def admit(batch: Sequence[Delivered], windows: Mapping[str, Contest]) -> Sequence[Delivered]:
+    """The batch as the read models see it: a vote cast outside its contest's window (by
+    its own ``cast_at``, never a clock) keeps its position and nothing else, like an
+    undecodable message. So a vote that reached the log after the close (say, through clock
+    skew between command processes) never counts, in any read model, replay or rebuild; a
+    later event of the same vote_id inside the window still would."""
+    if not windows:
+        return batch
+    admitted: list[Delivered] = []
+    for item in batch:
+        event = item.event
+        window = windows.get(event.contest) if event is not None else None
+        if window is not None and event is not None and not window.is_open(event.cast_at):
+            admitted.append(Delivered(item.partition, item.offset, None))
+        else:
+            admitted.append(item)
+    return admitted
+
+
 def cast_second(event: VoteCast) -> int:
     return int(event.cast_at.timestamp())
 
 
 @dataclass
-class TallyView:
-    """The tallies read model in memory: what Redis holds, as plain Python."""
+class ContestTally:
+    """One contest's tallies."""
 
-    checkpoints: dict[int, int] = field(default_factory=dict)
-    counted: set[str] = field(default_factory=set)
     bands: Counter[str] = field(default_factory=Counter)
     albums: Counter[str] = field(default_factory=Counter)
     seconds: Counter[int] = field(default_factory=Counter)
+    total: int = 0
+
+    def count(self, event: VoteCast) -> None:
+        self.bands[event.band] += 1
+        self.albums[album_field(event.band, event.album)] += 1
+        self.seconds[cast_second(event)] += 1
+        self.total += 1
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "bands": dict(+self.bands),
+            "albums": dict(+self.albums),
+            "seconds": dict(+self.seconds),
+            "total": self.total,
+        }
+
+
+@dataclass
+class TallyView:
+    """The tallies read model in memory: what Redis holds, as plain Python. One model holds
+    every contest: one checkpoint and one counted set (a vote_id counts once, in the
+    contest of its first occurrence), and each contest's own tallies."""
+
+    checkpoints: dict[int, int] = field(default_factory=dict)
+    counted: set[str] = field(default_factory=set)
+    contests: dict[str, ContestTally] = field(default_factory=dict)
     total: int = 0
 
     def apply(self, batch: Sequence[Delivered]) -> int:
@@ -59,19 +112,21 @@ class TallyView:
             if event is None or event.vote_id in self.counted:
                 continue
             self.counted.add(event.vote_id)
-            self.bands[event.band] += 1
-            self.albums[album_field(event.band, event.album)] += 1
-            self.seconds[cast_second(event)] += 1
+            self.contest(event.contest).count(event)
             self.total += 1
             counted += 1
         return counted
 
+    def contest(self, contest: str) -> ContestTally:
+        tally = self.contests.get(contest)
+        if tally is None:
+            tally = self.contests[contest] = ContestTally()
+        return tally
+
     def summary(self) -> dict[str, Any]:
         """What two views must agree on to be equal (the counted set is implied)."""
         return {
-            "bands": dict(+self.bands),
-            "albums": dict(+self.albums),
-            "seconds": dict(+self.seconds),
+            "contests": {c: t.summary() for c, t in self.contests.items() if t.total},
             "total": self.total,
             "checkpoints": dict(self.checkpoints),
         }

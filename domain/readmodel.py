@@ -4,6 +4,11 @@ query service, the Grafana dashboards and the tests all read them.
 Redis: every key of the tallies model shares the hash tag ``{tallies}``, so one Lua call
 can touch them all, also on Redis Cluster. A rebuild writes the same keys under
 ``boleta:{tallies}:next:`` (same tag, same slot) and swaps them in by renaming.
+
+The model holds every contest: model-wide keys (checkpoint, counted, meta, total, the
+``contests`` hash of each contest's votes) and, per contest, its own tallies under
+``boleta:{tallies}:c:<contest>:`` (``bands``, ``albums``, ``seconds``). A contest id is a
+slug (lowercase letters, digits, hyphens), so it never contains ``:``.
 """
 
 from __future__ import annotations
@@ -13,15 +18,24 @@ TALLIES_TAG = "{tallies}"
 LIVE = ""
 NEXT = "next:"
 
-# Keys of one tallies model, relative to boleta:{tallies}:<namespace>.
-BANDS = "bands"  # HASH band -> votes
-ALBUMS = "albums"  # HASH band + ALBUM_SEP + album -> votes
-TOTAL = "total"  # STRING votes
+# Model-wide keys of one tallies model, relative to boleta:{tallies}:<namespace>.
+TOTAL = "total"  # STRING votes of all contests
 CHECKPOINT = "checkpoint"  # HASH partition -> last applied offset
 COUNTED = "counted"  # SET of counted vote_ids (exactly-once under redelivery)
+META = "meta"  # HASH instance (changes on wipe or swap), created_ms, layout
+CONTESTS = "contests"  # HASH contest -> votes (the contests that have votes)
+MODEL_KEYS = (TOTAL, CHECKPOINT, COUNTED, META, CONTESTS)
+# The key layout a model was written with (META "layout"); a model without it predates
+# per-contest tallies and is replaced by a fresh one (rebuilt from the log).
+LAYOUT = "contests-1"
+# Keys before per-contest tallies (deleted when a model of the old layout is replaced).
+LEGACY_KEYS = ("bands", "albums", "seconds")
+
+# Per-contest keys, relative to boleta:{tallies}:<namespace>c:<contest>:.
+BANDS = "bands"  # HASH band -> votes
+ALBUMS = "albums"  # HASH band + ALBUM_SEP + album -> votes
 SECONDS = "seconds"  # HASH unix second of cast_at -> votes
-META = "meta"  # HASH instance (changes on wipe or swap), created_at
-MODEL_KEYS = (BANDS, ALBUMS, TOTAL, CHECKPOINT, COUNTED, SECONDS, META)
+CONTEST_KEYS = (BANDS, ALBUMS, SECONDS)
 
 # Operational keys (live only; not part of the model, not swapped by a rebuild).
 RATE = "rate"  # STREAM, one entry per applied batch: votes, total, lag (Grafana: XRANGE)
@@ -34,6 +48,10 @@ ALBUM_SEP = "\x1f"
 
 def tallies_key(name: str, namespace: str = LIVE, tag: str = TALLIES_TAG) -> str:
     return f"{PREFIX}{tag}:{namespace}{name}"
+
+
+def contest_key(contest: str, name: str, namespace: str = LIVE, tag: str = TALLIES_TAG) -> str:
+    return f"{PREFIX}{tag}:{namespace}c:{contest}:{name}"
 
 
 def album_field(band: str, album: str) -> str:

@@ -18,21 +18,23 @@ import redis
 
 from domain.projection import Delivered, cast_second
 from domain.readmodel import (
-    ALBUMS,
-    BANDS,
     CHECKPOINT,
+    CONTEST_KEYS,
+    CONTESTS,
     COUNTED,
     LAG,
+    LAYOUT,
+    LEGACY_KEYS,
     LIVE,
     META,
     MODEL_KEYS,
     NEXT,
     RATE,
     RATE_MAXLEN,
-    SECONDS,
     TALLIES_TAG,
     TOTAL,
     album_field,
+    contest_key,
     tallies_key,
 )
 
@@ -47,7 +49,8 @@ class ModelState:
 
 
 class RedisTallies:
-    """One tallies model (live or a rebuild's ``next:``) under one hash tag."""
+    """One tallies model (live or a rebuild's ``next:``) of every contest, under one hash
+    tag."""
 
     name = "tallies"
 
@@ -63,9 +66,9 @@ class RedisTallies:
         self.tag = tag
         self._write_rate = write_rate and namespace == LIVE
         self._keys = [
-            tallies_key(k, namespace, tag)
-            for k in (BANDS, ALBUMS, TOTAL, CHECKPOINT, COUNTED, SECONDS, META)
+            tallies_key(k, namespace, tag) for k in (CHECKPOINT, COUNTED, META, TOTAL, CONTESTS)
         ] + [tallies_key(RATE, LIVE, tag), tallies_key(LAG, LIVE, tag)]
+        self._contest_keys: dict[str, list[str]] = {}
         self._apply = client.register_script(APPLY_SCRIPT)
         self._swap = client.register_script(SWAP_SCRIPT)
         self.instance = ""
@@ -73,12 +76,22 @@ class RedisTallies:
     def key(self, name: str) -> str:
         return tallies_key(name, self.namespace, self.tag)
 
+    def contest_keys(self, contest: str, namespace: str | None = None) -> list[str]:
+        """The contest's own keys (bands, albums, seconds), in ``CONTEST_KEYS`` order."""
+        ns = self.namespace if namespace is None else namespace
+        return [contest_key(contest, k, ns, self.tag) for k in CONTEST_KEYS]
+
     def load(self) -> ModelState:
-        """The model's instance and checkpoints, read together."""
+        """The model's instance and checkpoints, read together. A model written before
+        per-contest tallies (no layout mark) is deleted: the worker then rebuilds it from
+        the log, as after a loss of Redis's data."""
         with self._client.pipeline(transaction=True) as pipe:
-            pipe.hget(self.key(META), "instance")
+            pipe.hmget(self.key(META), ["instance", "layout"])
             pipe.hgetall(self.key(CHECKPOINT))
-            instance, checkpoints = pipe.execute()
+            (instance, layout), checkpoints = pipe.execute()
+        if instance and _text(layout or b"") != LAYOUT:
+            self._client.delete(*(self.key(k) for k in MODEL_KEYS + LEGACY_KEYS))
+            instance, checkpoints = None, {}
         self.instance = _text(instance) if instance else ""
         return ModelState(self.instance, {int(p): int(o) for p, o in checkpoints.items()})
 
@@ -96,11 +109,19 @@ class RedisTallies:
             1 if self._write_rate else 0,
             RATE_MAXLEN,
             len(lag or {}),
+            LAYOUT,
         ]
         for partition, behind in (lag or {}).items():
             args += (partition, behind)
-        args.append(pack_batch(batch))
-        result = self._apply(keys=self._keys, args=args)
+        contests, packed = pack_batch(batch)
+        args.append(packed)
+        keys = list(self._keys)
+        for contest in contests:
+            found = self._contest_keys.get(contest)
+            if found is None:
+                found = self._contest_keys[contest] = self.contest_keys(contest)
+            keys += found
+        result = self._apply(keys=keys, args=args)
         if int(result[0]) == 0:
             return None
         self.instance = _text(result[1])
@@ -111,36 +132,66 @@ class RedisTallies:
         stored = self._client.hget(self.key(META), "instance")
         return bool(self.instance) and (_text(stored) if stored else "") != self.instance
 
-    def swap_in(self) -> tuple[bool, str]:
-        """Rename this (``next:``) model over the live one; (False, why) if it is behind."""
+    def contests(self, namespace: str | None = None) -> list[str]:
+        ns = self.namespace if namespace is None else namespace
+        return sorted(_text(c) for c in self._client.hkeys(tallies_key(CONTESTS, ns, self.tag)))
+
+    def swap_in(self, attempts: int = 5) -> tuple[bool, str]:
+        """Rename this (``next:``) model, every contest's keys with it, over the live one;
+        (False, why) if it is behind."""
         if self.namespace == LIVE:
             raise ValueError("only a rebuilt model can be swapped in")
-        live = [tallies_key(k, LIVE, self.tag) for k in MODEL_KEYS]
-        rebuilt = [tallies_key(k, self.namespace, self.tag) for k in MODEL_KEYS]
-        result = self._swap(
-            keys=live + rebuilt, args=[len(MODEL_KEYS), MODEL_KEYS.index(CHECKPOINT) + 1]
-        )
-        if int(result[0]) == 1:
-            return True, "swapped"
-        _, partition, ours, theirs = (_text(r) for r in result)
-        return False, f"partition {partition}: live at {ours}, rebuilt at {theirs}"
+        for _ in range(attempts):
+            contests = sorted(set(self.contests(LIVE)) | set(self.contests()))
+            live = [tallies_key(k, LIVE, self.tag) for k in MODEL_KEYS]
+            rebuilt = [tallies_key(k, self.namespace, self.tag) for k in MODEL_KEYS]
+            for contest in contests:
+                live += self.contest_keys(contest, LIVE)
+                rebuilt += self.contest_keys(contest)
+            args = [len(live), MODEL_KEYS.index(CHECKPOINT) + 1, MODEL_KEYS.index(CONTESTS) + 1]
+            result = self._swap(keys=live + rebuilt, args=[*args, *contests])
+            if int(result[0]) == 1:
+                return True, "swapped"
+            if int(result[0]) == 0:
+                _, partition, ours, theirs = (_text(r) for r in result)
+                return False, f"partition {partition}: live at {ours}, rebuilt at {theirs}"
+        return False, "new contests kept appearing during the swap"
 
     def drop(self) -> None:
-        self._client.delete(*(self.key(k) for k in MODEL_KEYS))
+        keys = [self.key(k) for k in MODEL_KEYS + LEGACY_KEYS]
+        for contest in self.contests():
+            keys += self.contest_keys(contest)
+        self._client.delete(*keys)
 
     def snapshot(self) -> dict[str, Any]:
-        """The model as plain data, shaped like ``TallyView.summary()``."""
-        with self._client.pipeline(transaction=True) as pipe:
-            pipe.hgetall(self.key(BANDS))
-            pipe.hgetall(self.key(ALBUMS))
-            pipe.hgetall(self.key(SECONDS))
-            pipe.get(self.key(TOTAL))
-            pipe.hgetall(self.key(CHECKPOINT))
-            bands, albums, seconds, total, checkpoints = pipe.execute()
+        """The model as plain data, shaped like ``TallyView.summary()``, read atomically."""
+        known = self.contests()
+        while True:
+            with self._client.pipeline(transaction=True) as pipe:
+                pipe.hgetall(self.key(CONTESTS))
+                pipe.get(self.key(TOTAL))
+                pipe.hgetall(self.key(CHECKPOINT))
+                for contest in known:
+                    for key in self.contest_keys(contest):
+                        pipe.hgetall(key)
+                stored, total, checkpoints, *per_contest = pipe.execute()
+            found = {_text(c): int(v) for c, v in stored.items()}
+            if set(found) <= set(known):
+                break
+            known = sorted(found)  # a contest appeared between the two reads: read again
+        by_contest: dict[str, Any] = {}
+        for i, contest in enumerate(known):
+            if contest not in found:
+                continue
+            bands, albums, seconds = per_contest[3 * i : 3 * i + 3]
+            by_contest[contest] = {
+                "bands": {_text(k): int(v) for k, v in bands.items()},
+                "albums": {_text(k): int(v) for k, v in albums.items()},
+                "seconds": {int(k): int(v) for k, v in seconds.items()},
+                "total": found[contest],
+            }
         return {
-            "bands": {_text(k): int(v) for k, v in bands.items()},
-            "albums": {_text(k): int(v) for k, v in albums.items()},
-            "seconds": {int(k): int(v) for k, v in seconds.items()},
+            "contests": by_contest,
             "total": int(total or 0),
             "checkpoints": {int(k): int(v) for k, v in checkpoints.items()},
         }
@@ -152,10 +203,12 @@ class RedisTallies:
 _encode = msgspec.msgpack.Encoder().encode
 
 
-def pack_batch(batch: Sequence[Delivered]) -> bytes:
-    """The batch as tallies.lua reads it: [names, messages], MessagePack. Each distinct
-    (band, album field, cast second) is packed once and named by its 1-based index."""
-    index: dict[tuple[str, str, datetime], int] = {}
+def pack_batch(batch: Sequence[Delivered]) -> tuple[list[str], bytes]:
+    """The batch's contests, and the batch as tallies.lua reads it: [contests, names,
+    messages], MessagePack. Each distinct (contest, band, album field, cast second) is
+    packed once and named by its 1-based index; each contest likewise."""
+    contests: dict[str, int] = {}
+    index: dict[tuple[str, str, str, datetime], int] = {}
     names: list[str | int] = []
     messages: list[str | int] = []
     for item in batch:
@@ -163,13 +216,17 @@ def pack_batch(batch: Sequence[Delivered]) -> bytes:
         if event is None:
             messages += (item.partition, item.offset, "", 0)
             continue
-        key = (event.band, event.album, event.cast_at)
+        key = (event.contest, event.band, event.album, event.cast_at)
         k = index.get(key)
         if k is None:
             k = index[key] = len(index) + 1
-            names += (event.band, album_field(event.band, event.album), cast_second(event))
+            c = contests.get(event.contest)
+            if c is None:
+                c = contests[event.contest] = len(contests) + 1
+            names += (c, event.band, album_field(event.band, event.album), cast_second(event))
         messages += (item.partition, item.offset, event.vote_id, k)
-    return _encode((names, messages))
+    order = list(contests)
+    return order, _encode((order, names, messages))
 
 
 def _text(value: bytes | str) -> str:

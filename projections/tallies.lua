@@ -1,28 +1,30 @@
--- Apply one batch of votes to the tallies read model, atomically.
--- KEYS: bands albums total checkpoint counted seconds meta rate lag
--- ARGV: expected_instance new_instance now_ms write_rate rate_maxlen n_lag
+-- Apply one batch of votes to the tallies read model (every contest), atomically.
+-- KEYS: checkpoint counted meta total contests rate lag, then for each contest of the
+--       batch (in the packed order) its bands albums seconds.
+-- ARGV: expected_instance new_instance now_ms write_rate rate_maxlen n_lag layout
 --       then n_lag pairs (partition, lag), then the batch packed as MessagePack:
---       [names, messages]: names is a flat list of (band, album, second) triples, each
---       distinct one of the batch once; messages a flat list of 4 values per message:
---       partition offset vote_id k, k the 1-based triple in names (vote_id "" and k 0 =
+--       [contests, names, messages]: contests the distinct contest ids of the batch;
+--       names a flat list of (c, band, album, second) quadruples, each distinct one of the
+--       batch once, c the 1-based contest; messages a flat list of 4 values per message:
+--       partition offset vote_id k, k the 1-based quadruple in names (vote_id "" and k 0 =
 --       undecodable: position only). One packed argument instead of six per message.
 -- Returns {1, instance, counted} or {0, actual_instance_or_empty} when the model is not the
 -- one the worker resumed from (wiped, or swapped by a rebuild): the worker must re-seek.
-local bands, albums, total, checkpoint, counted, seconds, meta, rate, lag =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local checkpoint, counted, meta, total, contests, rate, lag =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local expected, new_instance = ARGV[1], ARGV[2]
 local instance = redis.call('HGET', meta, 'instance')
 if not instance then
   if expected ~= '' then return {0, ''} end
   instance = new_instance
-  redis.call('HSET', meta, 'instance', instance, 'created_ms', ARGV[3])
+  redis.call('HSET', meta, 'instance', instance, 'created_ms', ARGV[3], 'layout', ARGV[7])
 elseif instance ~= expected then
   return {0, instance}
 end
 
 local n_lag = tonumber(ARGV[6])
-local packed = cmsgpack.unpack(ARGV[7 + 2 * n_lag])
-local names, messages = packed[1], packed[2]
+local packed = cmsgpack.unpack(ARGV[8 + 2 * n_lag])
+local contest_ids, names, messages = packed[1], packed[2], packed[3]
 local before, moved = {}, {}
 local counts = {}
 local n = 0
@@ -42,22 +44,34 @@ for i = 1, #messages, 4 do
     end
   end
 end
-local band_n, album_n, second_n = {}, {}, {}
+-- Sum per contest and name, then one HINCRBY per distinct field.
+local per_contest = {}
 for k, c in pairs(counts) do
-  local band, album, second = names[3 * k - 2], names[3 * k - 1], names[3 * k]
-  band_n[band] = (band_n[band] or 0) + c
-  album_n[album] = (album_n[album] or 0) + c
-  second_n[second] = (second_n[second] or 0) + c
+  local ci = names[4 * k - 3]
+  local sums = per_contest[ci]
+  if sums == nil then
+    sums = {votes = 0, bands = {}, albums = {}, seconds = {}}
+    per_contest[ci] = sums
+  end
+  local band, album, second = names[4 * k - 2], names[4 * k - 1], names[4 * k]
+  sums.votes = sums.votes + c
+  sums.bands[band] = (sums.bands[band] or 0) + c
+  sums.albums[album] = (sums.albums[album] or 0) + c
+  sums.seconds[second] = (sums.seconds[second] or 0) + c
 end
-for k, v in pairs(band_n) do redis.call('HINCRBY', bands, k, v) end
-for k, v in pairs(album_n) do redis.call('HINCRBY', albums, k, v) end
-for k, v in pairs(second_n) do redis.call('HINCRBY', seconds, k, v) end
+for ci, sums in pairs(per_contest) do
+  local base = 7 + 3 * (ci - 1)
+  for k, v in pairs(sums.bands) do redis.call('HINCRBY', KEYS[base + 1], k, v) end
+  for k, v in pairs(sums.albums) do redis.call('HINCRBY', KEYS[base + 2], k, v) end
+  for k, v in pairs(sums.seconds) do redis.call('HINCRBY', KEYS[base + 3], k, v) end
+  redis.call('HINCRBY', contests, contest_ids[ci], sums.votes)
+end
 local new_total = redis.call('INCRBY', total, n)
 for p, off in pairs(moved) do redis.call('HSET', checkpoint, p, string.format('%d', off)) end
 
 local behind = 0
 for j = 0, n_lag - 1 do
-  local p, l = ARGV[7 + 2 * j], ARGV[8 + 2 * j]
+  local p, l = ARGV[8 + 2 * j], ARGV[9 + 2 * j]
   redis.call('HSET', lag, p, l)
   behind = behind + tonumber(l)
 end

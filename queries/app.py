@@ -30,14 +30,17 @@ from litestar.static_files import create_static_files_router
 from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 
-from domain.validation import MAX_TEXT, MIN_YEAR
+from domain.catalog import Catalog
+from domain.validation import MAX_CONTEST, MAX_TEXT, MIN_YEAR
 from queries.cache import Coalescer
+from queries.contests import Contests
 from queries.results import RedisResults
-from queries.views import Health, ResultsView, VotePage, VoteView
+from queries.views import ContestList, Health, ResultsView, VotePage, VoteView
 from queries.votes import AuditBusyError, BadCursorError, MongoVotes, VoteFilter
 
+CONTEST_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-VOTE_PARAMS = {"band", "album", "year", "since", "until", "limit", "cursor"}
+VOTE_PARAMS = {"contest", "band", "album", "year", "since", "until", "limit", "cursor"}
 POLL_S = 0.25
 HEARTBEAT_S = 15.0
 PAGE_TTL_S = 1.0  # a page is reloaded when older; it may be this plus one load behind
@@ -52,31 +55,50 @@ class QueryConfig:
 
     cors_origins: list[str] = field(default_factory=list)
     webapp_dir: Path | None = None
+    default_contest: str = "main"
+    catalog: Catalog | None = None
 
 
 @dataclass
 class ReadCaches:
     """Identical concurrent reads share one backend call (see queries.cache)."""
 
-    results: Coalescer[ResultsView] = field(default_factory=lambda: Coalescer(POLL_S, 1))
+    results: Coalescer[ResultsView] = field(default_factory=lambda: Coalescer(POLL_S, 64))
+    contests: Coalescer[dict[str, int]] = field(default_factory=lambda: Coalescer(POLL_S, 1))
     pages: Coalescer[VotePage] = field(
         default_factory=lambda: Coalescer(PAGE_TTL_S, 512, serve_stale=True)
     )
-    last_results: ResultsView | None = None  # served, marked stale, while Redis is away
+    # Per contest, the last view read: served, marked stale, while Redis is away.
+    last_results: dict[str, ResultsView] = field(default_factory=dict)
 
-    async def results_or_stale(self, results: RedisResults) -> ResultsView:
-        """The results within RESULTS_BOUND_S; when Redis cannot answer by then, the last
-        view read, marked stale; with none, 503 naming the store."""
+    async def results_or_stale(
+        self, contest: str, status: str, results: RedisResults
+    ) -> ResultsView:
+        """The contest's results within RESULTS_BOUND_S; when Redis cannot answer by then,
+        the last view read, marked stale; with none, 503 naming the store."""
         try:
             view = await asyncio.wait_for(
-                self.results.get("results", results.read), RESULTS_BOUND_S
+                self.results.get(
+                    ("results", contest, status), lambda: results.read(contest, status)
+                ),
+                RESULTS_BOUND_S,
             )
         except STORE_ERRORS as exc:
-            if self.last_results is None:
+            last = self.last_results.get(contest)
+            if last is None:
                 raise store_unavailable("the tallies store (Redis)", exc) from None
-            return msgspec.structs.replace(self.last_results, stale=True)
-        self.last_results = view
+            return msgspec.structs.replace(last, stale=True)
+        self.last_results[contest] = view
         return view
+
+    async def contests_with_votes(self, results: RedisResults) -> dict[str, int]:
+        """Each contest's votes within RESULTS_BOUND_S, or 503 naming the store."""
+        try:
+            return await asyncio.wait_for(
+                self.contests.get("contests", results.contests), RESULTS_BOUND_S
+            )
+        except STORE_ERRORS as exc:
+            raise store_unavailable("the tallies store (Redis)", exc) from None
 
 
 def store_unavailable(store: str, exc: BaseException) -> ServiceUnavailableException:
@@ -87,11 +109,13 @@ def store_unavailable(store: str, exc: BaseException) -> ServiceUnavailableExcep
 
 
 class ResultsFeed:
-    """One poller per process: reads the results when they change and fans them out to
-    every SSE subscriber (no loop per client)."""
+    """One poller per contest and process: reads the contest's results when they change and
+    fans them out to every SSE subscriber (no loop per client)."""
 
-    def __init__(self, results: RedisResults) -> None:
+    def __init__(self, results: RedisResults, contest: str, contests: Contests) -> None:
         self._results = results
+        self._contest = contest
+        self._contests = contests
         self._subscribers: set[asyncio.Queue[bytes]] = set()
         self._task: asyncio.Task[None] | None = None
         self._last: bytes | None = None
@@ -100,10 +124,12 @@ class ResultsFeed:
         version: tuple[str, ...] = ()
         while True:
             try:
-                current = await self._results.version()
+                status = self._contests.status(self._contest)
+                current = (status, *await self._results.version(self._contest))
                 if current != version:
                     version = current
-                    self._last = msgspec.json.encode(await self._results.read())
+                    view = await self._results.read(self._contest, status)
+                    self._last = msgspec.json.encode(view)
                     for queue in list(self._subscribers):
                         if queue.full():
                             queue.get_nowait()  # a slow client only needs the newest
@@ -137,6 +163,25 @@ class ResultsFeed:
                 await self._task
 
 
+class ResultsFeeds:
+    """The feeds of the contests asked for (only known contests get one)."""
+
+    def __init__(self, results: RedisResults, contests: Contests) -> None:
+        self._results = results
+        self._contests = contests
+        self._feeds: dict[str, ResultsFeed] = {}
+
+    def of(self, contest: str) -> ResultsFeed:
+        feed = self._feeds.get(contest)
+        if feed is None:
+            feed = self._feeds[contest] = ResultsFeed(self._results, contest, self._contests)
+        return feed
+
+    async def close(self) -> None:
+        for feed in self._feeds.values():
+            await feed.close()
+
+
 class MetricsController(PrometheusController):
     """Prometheus text format: not part of the JSON API's schema."""
 
@@ -152,34 +197,118 @@ def _reject_unknown(request: Request[Any, Any, Any], allowed: set[str]) -> None:
         )
 
 
+def _sse(feed: ResultsFeed) -> ServerSentEvent:
+    async def events() -> AsyncGenerator[str | ServerSentEventMessage, None]:
+        async for payload in feed.subscribe():
+            if payload is None:
+                yield ServerSentEventMessage(comment="keep-alive")
+            else:
+                yield payload.decode()
+
+    return ServerSentEvent(events(), event_type="results", retry_duration=3000)
+
+
+async def _results_of(
+    contest: str, results: RedisResults, contests: Contests, caches: ReadCaches
+) -> ResultsView:
+    return await caches.results_or_stale(contest, contests.status(contest), results)
+
+
+async def _known(
+    contest: str, results: RedisResults, contests: Contests, caches: ReadCaches
+) -> str:
+    if contests.is_known(contest, {}):  # the default and the catalog's: no store needed
+        return contest
+    if not contests.is_known(contest, await caches.contests_with_votes(results)):
+        raise NotFoundException(f"no contest {contest!r}: GET /api/v1/contests lists them")
+    return contest
+
+
+ContestId = Annotated[
+    str,
+    Parameter(
+        pattern=CONTEST_PATTERN,
+        max_length=MAX_CONTEST,
+        description="A contest id: lowercase letters, digits and hyphens",
+    ),
+]
+
+
 class ResultsController(Controller):
     path = "/api/v1/results"
     tags = ["results"]  # noqa: RUF012 - Litestar declares it as a plain attribute
 
-    @get("/", summary="Live tallies per band and album, total, offsets and lag")
+    @get("/", summary="The default contest's live tallies per band and album, total, lag")
     async def results(
         self,
         results: NamedDependency[RedisResults],
+        contests: NamedDependency[Contests],
         caches: NamedDependency[ReadCaches],
         request: Request[Any, Any, Any],
     ) -> ResultsView:
         _reject_unknown(request, set())
-        return await caches.results_or_stale(results)
+        return await _results_of(contests.default, results, contests, caches)
 
-    @get("/stream", summary="The results as Server-Sent Events, one event per change")
+    @get("/stream", summary="The default contest's results as Server-Sent Events")
     async def stream(
-        self, feed: NamedDependency[ResultsFeed], request: Request[Any, Any, Any]
+        self,
+        feeds: NamedDependency[ResultsFeeds],
+        contests: NamedDependency[Contests],
+        request: Request[Any, Any, Any],
     ) -> ServerSentEvent:
         _reject_unknown(request, set())
+        return _sse(feeds.of(contests.default))
 
-        async def events() -> AsyncGenerator[str | ServerSentEventMessage, None]:
-            async for payload in feed.subscribe():
-                if payload is None:
-                    yield ServerSentEventMessage(comment="keep-alive")
-                else:
-                    yield payload.decode()
 
-        return ServerSentEvent(events(), event_type="results", retry_duration=3000)
+class ContestsController(Controller):
+    path = "/api/v1/contests"
+    tags = ["contests"]  # noqa: RUF012 - Litestar declares it as a plain attribute
+
+    @get("/", summary="Every contest: id, title, window, status (upcoming, open, closed), total")
+    async def contests(
+        self,
+        results: NamedDependency[RedisResults],
+        contests: NamedDependency[Contests],
+        caches: NamedDependency[ReadCaches],
+        request: Request[Any, Any, Any],
+    ) -> ContestList:
+        _reject_unknown(request, set())
+        return contests.listing(await caches.contests_with_votes(results))
+
+    @get(
+        "/{contest:str}/results",
+        summary="One contest's live tallies per band and album, total, lag",
+        responses={404: ResponseSpec(None, description="No such contest")},
+    )
+    async def results(
+        self,
+        results: NamedDependency[RedisResults],
+        contests: NamedDependency[Contests],
+        caches: NamedDependency[ReadCaches],
+        request: Request[Any, Any, Any],
+        contest: ContestId,
+    ) -> ResultsView:
+        _reject_unknown(request, set())
+        await _known(contest, results, contests, caches)
+        return await _results_of(contest, results, contests, caches)
+
+    @get(
+        "/{contest:str}/results/stream",
+        summary="One contest's results as Server-Sent Events, one event per change",
+        responses={404: ResponseSpec(None, description="No such contest")},
+    )
+    async def stream(
+        self,
+        results: NamedDependency[RedisResults],
+        contests: NamedDependency[Contests],
+        caches: NamedDependency[ReadCaches],
+        feeds: NamedDependency[ResultsFeeds],
+        request: Request[Any, Any, Any],
+        contest: ContestId,
+    ) -> ServerSentEvent:
+        _reject_unknown(request, set())
+        await _known(contest, results, contests, caches)
+        return _sse(feeds.of(contest))
 
 
 class VotesController(Controller):
@@ -192,6 +321,9 @@ class VotesController(Controller):
         votes: NamedDependency[MongoVotes],
         caches: NamedDependency[ReadCaches],
         request: Request[Any, Any, Any],
+        contest: Annotated[
+            str | None, Parameter(pattern=CONTEST_PATTERN, max_length=MAX_CONTEST)
+        ] = None,
         band: Annotated[str | None, Parameter(max_length=MAX_TEXT, min_length=1)] = None,
         album: Annotated[str | None, Parameter(max_length=MAX_TEXT, min_length=1)] = None,
         year: Annotated[int | None, Parameter(ge=MIN_YEAR, le=9999)] = None,
@@ -204,7 +336,9 @@ class VotesController(Controller):
         for name, moment in (("since", since), ("until", until)):
             if moment is not None and moment.tzinfo is None:
                 raise ValidationException(f"{name} needs a time zone, e.g. 2026-11-27T10:00:00Z")
-        flt = VoteFilter(band=band, album=album, year=year, since=since, until=until)
+        flt = VoteFilter(
+            contest=contest, band=band, album=album, year=year, since=since, until=until
+        )
         try:
             return await caches.pages.get(
                 (flt, limit, cursor), lambda: votes.page(flt, limit, cursor)
@@ -264,22 +398,30 @@ def create_app(
 ) -> Litestar:
     """The app. Clients are opened in the lifespan (by the callables), never at import."""
     state: dict[str, Any] = {}
+    contests = Contests(config.catalog, config.default_contest)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         state["results"] = open_results()
         state["votes"] = open_votes()
-        state["feed"] = ResultsFeed(state["results"])
+        state["feeds"] = ResultsFeeds(state["results"], contests)
         state["caches"] = ReadCaches()
         try:
             yield
         finally:
-            await state["feed"].close()
+            await state["feeds"].close()
             if on_shutdown is not None:
                 await on_shutdown()
 
     prometheus = PrometheusConfig(app_name="boleta_queries", group_path=True)
-    routes: list[Any] = [ResultsController, VotesController, healthz, readyz, MetricsController]
+    routes: list[Any] = [
+        ResultsController,
+        ContestsController,
+        VotesController,
+        healthz,
+        readyz,
+        MetricsController,
+    ]
     if config.webapp_dir is not None and (config.webapp_dir / "index.html").exists():
         routes.append(
             create_static_files_router(
@@ -295,7 +437,8 @@ def create_app(
         dependencies={
             "results": Provide(lambda: state["results"], sync_to_thread=False),
             "votes": Provide(lambda: state["votes"], sync_to_thread=False),
-            "feed": Provide(lambda: state["feed"], sync_to_thread=False),
+            "feeds": Provide(lambda: state["feeds"], sync_to_thread=False),
+            "contests": Provide(lambda: contests, sync_to_thread=False),
             "caches": Provide(lambda: state["caches"], sync_to_thread=False),
         },
         lifespan=[lifespan],

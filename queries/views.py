@@ -24,11 +24,13 @@ class SecondCount(msgspec.Struct, frozen=True):
 
 
 class ResultsView(msgspec.Struct, frozen=True):
-    """Live tallies, as of ``checkpoints`` (the last offset counted per partition).
+    """One contest's live tallies, as of ``checkpoints`` (the last offset counted per
+    partition). ``status``: upcoming, open or closed (a closed contest's results are
+    final). ``stale``: Redis could not be read in time, and this is the last view that was
+    read (at ``as_of``), served instead of an error."""
 
-    ``stale``: Redis could not be read in time, and this is the last view that was read
-    (at ``as_of``), served instead of an error."""
-
+    contest: str
+    status: str
     total: int
     bands: list[BandTally]
     per_second: list[SecondCount]
@@ -36,6 +38,22 @@ class ResultsView(msgspec.Struct, frozen=True):
     lag: int
     as_of: datetime
     stale: bool = False
+
+
+class ContestView(msgspec.Struct, frozen=True):
+    """A contest: its window (None: no bound), its status now and its votes counted."""
+
+    id: str
+    title: str
+    opens_at: datetime | None
+    closes_at: datetime | None
+    status: str
+    total: int
+
+
+class ContestList(msgspec.Struct, frozen=True):
+    default: str
+    contests: list[ContestView]
 
 
 class VoteView(msgspec.Struct, frozen=True):

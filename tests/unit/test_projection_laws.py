@@ -18,7 +18,16 @@ from typing import Any
 from hypothesis import given, note
 from hypothesis import strategies as st
 
-from domain.projection import Delivered, TallyView, audit_change, audit_document, fold
+from domain.catalog import Catalog, Contest
+from domain.projection import (
+    Delivered,
+    TallyView,
+    admit,
+    audit_change,
+    audit_document,
+    fold,
+    windows,
+)
 from domain.readmodel import album_field
 from domain.votes import VoteCast
 
@@ -30,6 +39,9 @@ MAX_PARTITIONS = 4
 MAX_MESSAGES = 12
 VOTES_PER_PARTITION = 6  # few distinct vote_ids per partition: retries are common
 
+# Several contests interleaved in one log (a retry may even name another contest: the
+# vote_id's first occurrence decides where it counts).
+CONTESTS = ("main", "best-album-2025", "best-band-ever")
 BANDS = ("Radiohead", "Björk", "Sigur Rós", "A", "1", "🎸 Ñu")
 ALBUMS = ("OK Computer", "Homogenic", "()", "A", "1")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -67,7 +79,7 @@ def votes(draw: st.DrawFn, partition: int, offset: int) -> VoteCast:
     return VoteCast(
         event_id=event_id_of(partition, offset),
         vote_id=vote_id_of(partition, draw(st.integers(0, VOTES_PER_PARTITION - 1))),
-        contest="main",
+        contest=draw(st.sampled_from(CONTESTS)),
         band=draw(bands),
         album=draw(albums),
         year=1900 + offset,
@@ -162,24 +174,32 @@ def first_occurrences(log: Log, upto: dict[int, int] | None = None) -> dict[str,
 
 def oracle(log: Log, upto: dict[int, int] | None = None) -> dict[str, Any]:
     """The tallies read model, straight from the log (restricted to offsets <= ``upto``):
-    shaped like ``TallyView.summary()``."""
-    tallies: dict[str, Counter[Any]] = {"bands": Counter(), "albums": Counter()}
-    seconds: Counter[int] = Counter()
+    shaped like ``TallyView.summary()``: each contest's tallies of its first occurrences."""
+    contests: dict[str, dict[str, Counter[Any]]] = {}
     for item in first_occurrences(log, upto).values():
         event = item.event
         assert event is not None
+        tallies = contests.setdefault(
+            event.contest, {"bands": Counter(), "albums": Counter(), "seconds": Counter()}
+        )
         tallies["bands"][event.band] += 1
         tallies["albums"][album_field(event.band, event.album)] += 1
-        seconds[int(event.cast_at.timestamp())] += 1
+        tallies["seconds"][int(event.cast_at.timestamp())] += 1
     checkpoints = {
         p: (len(items) if upto is None else min(len(items), upto.get(p, -1) + 1)) - 1
         for p, items in log.items()
     }
     return {
-        "bands": dict(tallies["bands"]),
-        "albums": dict(tallies["albums"]),
-        "seconds": dict(seconds),
-        "total": sum(tallies["bands"].values()),
+        "contests": {
+            contest: {
+                "bands": dict(tallies["bands"]),
+                "albums": dict(tallies["albums"]),
+                "seconds": dict(tallies["seconds"]),
+                "total": sum(tallies["bands"].values()),
+            }
+            for contest, tallies in contests.items()
+        },
+        "total": sum(sum(t["bands"].values()) for t in contests.values()),
         "checkpoints": {p: offset for p, offset in checkpoints.items() if offset >= 0},
     }
 
@@ -282,11 +302,13 @@ def test_the_audit_log_holds_each_vote_once_as_first_cast(case: tuple[Log, Sched
     assert checkpoints == oracle(log)["checkpoints"]
 
 
-def hand_made(event_id: str, vote_id: str, band: str, album: str, at: datetime) -> VoteCast:
+def hand_made(
+    event_id: str, vote_id: str, band: str, album: str, at: datetime, contest: str = "main"
+) -> VoteCast:
     return VoteCast(
         event_id=event_id,
         vote_id=vote_id,
-        contest="main",
+        contest=contest,
         band=band,
         album=album,
         year=2000,
@@ -299,17 +321,118 @@ def test_the_oracle_counts_first_occurrences_only() -> None:
     """A hand-made log, so that the oracle itself is pinned down."""
     at = RECENT
     first = hand_made("e0", "v", "X", "a", at)
-    retry = hand_made("e2", "v", "Y", "b", at + timedelta(seconds=5))
+    retry = hand_made("e2", "v", "Y", "b", at + timedelta(seconds=5), contest="other")
     other = hand_made("e3", "w", "Y", "b", at)
-    log: Log = {0: [first, None, retry, other], 1: []}
+    elsewhere = hand_made("e4", "z", "Y", "b", at, contest="other")
+    log: Log = {0: [first, None, retry, other, elsewhere], 1: []}
     second = int(at.timestamp())
     assert oracle(log) == {
-        "bands": {"X": 1, "Y": 1},
-        "albums": {album_field("X", "a"): 1, album_field("Y", "b"): 1},
-        "seconds": {second: 2},
-        "total": 2,
-        "checkpoints": {0: 3},
+        "contests": {
+            "main": {
+                "bands": {"X": 1, "Y": 1},
+                "albums": {album_field("X", "a"): 1, album_field("Y", "b"): 1},
+                "seconds": {second: 2},
+                "total": 2,
+            },
+            "other": {
+                "bands": {"Y": 1},
+                "albums": {album_field("Y", "b"): 1},
+                "seconds": {second: 1},
+                "total": 1,
+            },
+        },
+        "total": 3,
+        "checkpoints": {0: 4},
     }
-    assert oracle(log, {0: 1})["bands"] == {"X": 1}
+    assert oracle(log, {0: 1})["contests"] == {
+        "main": {
+            "bands": {"X": 1},
+            "albums": {album_field("X", "a"): 1},
+            "seconds": {second: 1},
+            "total": 1,
+        }
+    }
     assert oracle(log, {0: 1})["checkpoints"] == {0: 1}
     assert oracle(log, {})["checkpoints"] == {}
+
+
+def test_each_contest_counts_only_its_own_votes() -> None:
+    """Two contests at once: a vote counts in its own contest and in no other."""
+    at = RECENT
+    log: Log = {
+        0: [
+            hand_made("e0", "a", "X", "x", at, "best-album-2025"),
+            hand_made("e1", "b", "X", "x", at, "best-band-ever"),
+        ],
+        1: [hand_made("e2", "c", "Y", "y", at, "best-band-ever")],
+    }
+    view = fold([clean_pass(log)])
+    assert view.contests["best-album-2025"].bands == Counter({"X": 1})
+    assert view.contests["best-band-ever"].bands == Counter({"X": 1, "Y": 1})
+    assert view.summary() == oracle(log)
+
+
+# ----------------------------------------------------------- the voting windows
+
+window_bounds = st.none() | st.integers(-2_000_000, 2_000_000).map(
+    lambda us: RECENT + timedelta(microseconds=us)
+)
+
+
+@st.composite
+def catalogs_of_windows(draw: st.DrawFn) -> Catalog:
+    return Catalog(
+        tuple(
+            Contest(slug=c, opens_at=draw(window_bounds), closes_at=draw(window_bounds))
+            for c in CONTESTS
+            if draw(st.booleans())
+        )
+    )
+
+
+def inside(event: VoteCast, catalog: Catalog) -> bool:
+    """The rule, written out: opens_at <= cast_at < closes_at, bounds that are set."""
+    contest = catalog.by_slug().get(event.contest)
+    if contest is None:
+        return True
+    after_open = contest.opens_at is None or contest.opens_at <= event.cast_at
+    return after_open and (contest.closes_at is None or event.cast_at < contest.closes_at)
+
+
+@given(logs_and_schedules(), catalogs_of_windows())
+def test_a_vote_cast_outside_its_contests_window_never_counts(
+    case: tuple[Log, Schedule], catalog: Catalog
+) -> None:
+    """Whatever the schedule, the windowed view equals the oracle of the log in which every
+    vote cast outside its contest's window is a position only; the audit log likewise."""
+    log, schedule = case
+    voting = windows(catalog)
+    view = TallyView()
+    for batch in schedule:
+        view.apply(admit(batch, voting))
+    inside_only: Log = {
+        p: [e if e is not None and inside(e, catalog) else None for e in events]
+        for p, events in log.items()
+    }
+    assert view.summary() == oracle(inside_only)
+    documents = [audit_change(admit(b, voting), {})[0] for b in schedule]
+    assert all(inside(hand_back(d), catalog) for batch in documents for d in batch)
+
+
+def hand_back(document: dict[str, Any]) -> VoteCast:
+    fields = {k: document[k] for k in ("vote_id", "contest", "band", "album", "year", "rank")}
+    return VoteCast(event_id=document["_id"], cast_at=document["cast_at"], **fields)
+
+
+def test_the_window_is_the_vote_cast_at_not_a_clock() -> None:
+    closes = RECENT
+    catalog = Catalog((Contest(slug="main", closes_at=closes),))
+    before = hand_made("e0", "a", "X", "x", closes - timedelta(microseconds=1))
+    at_close = hand_made("e1", "b", "X", "x", closes)
+    retried_inside = hand_made("e2", "b", "Y", "y", closes - timedelta(seconds=1))
+    log: Log = {0: [before, at_close, retried_inside]}
+    view = fold([admit(clean_pass(log), windows(catalog))])
+    assert view.summary()["contests"]["main"]["bands"] == {"X": 1, "Y": 1}
+    assert view.checkpoints == {0: 2}
+    assert windows(None) == {}
+    assert windows(Catalog((Contest(slug="open-ended"),))) == {}
