@@ -1,0 +1,43 @@
+"""Results as of a moment: which part of the log they need, and when they are final.
+
+"Cast up to T" is about ``cast_at``, the event's own time. The command side gives each
+message the Kafka timestamp of its ``cast_at`` (in milliseconds), and each partition of the
+log is in cast order up to the clock skew between command processes: a message appended
+after another was cast at most ``MAX_CLOCK_SKEW`` before it. So in each partition, from the
+first message whose timestamp is at least :func:`replay_bound_ms` of T on (Kafka's
+offsets-for-times finds it), every message was cast after T. The results as of T are the
+fold of the log before those offsets with ``TallyView(as_of=T)`` (domain.projection: the
+same laws as the live tallies, restricted to the votes cast by T).
+
+They are final once no vote cast by T can still reach the log: a command process
+produces a vote within its call's deadline and Kafka appends it within the producer's
+delivery timeout (``append_bound``), on a clock at most ``MAX_CLOCK_SKEW`` off.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+# The largest difference between the clocks of two command processes that the read side
+# tolerates (the audit timeline's `since` uses the same bound).
+MAX_CLOCK_SKEW = timedelta(seconds=5)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MILLISECOND = timedelta(milliseconds=1)
+
+
+def timestamp_ms(moment: datetime) -> int:
+    """Milliseconds since the epoch, rounded down (the Kafka timestamp of a ``cast_at``)."""
+    return (moment - EPOCH) // MILLISECOND
+
+
+def replay_bound_ms(as_of: datetime) -> int:
+    """The Kafka timestamp from which on a partition holds no vote cast at or before
+    ``as_of``: a message with timestamp >= it was cast after ``as_of + MAX_CLOCK_SKEW``,
+    and every later message of its partition after ``as_of``."""
+    return timestamp_ms(as_of + MAX_CLOCK_SKEW) + 1
+
+
+def final_after(as_of: datetime, append_bound: timedelta) -> datetime:
+    """From this moment on (read side's clock) no vote cast at or before ``as_of`` can
+    still be appended: results as of ``as_of`` computed from then on never change."""
+    return as_of + 2 * MAX_CLOCK_SKEW + append_bound
