@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any, cast
@@ -62,12 +63,16 @@ def replay(
     until: dict[int, int],
     start: dict[int, int] | None = None,
     batch_size: int = 5000,
+    deadline: float | None = None,
 ) -> Iterator[list[Delivered]]:
-    """Batches of the log from ``start`` (default: the beginning) up to ``until`` (exclusive)."""
+    """Batches of the log from ``start`` (default: the beginning) up to ``until`` (exclusive).
+    ``deadline`` (``time.monotonic()``): raise ``TimeoutError`` once it has passed."""
     begin = start or {}
     remaining = {p for p, end in until.items() if end > begin.get(p, 0)}
     consumer.assign([TopicPartition(topic, p, begin.get(p, OFFSET_BEGINNING)) for p in remaining])
     while remaining:
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError(f"the replay of {topic} did not end in time")
         messages = consumer.consume(batch_size, 0.5)
         batch = [
             d

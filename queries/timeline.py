@@ -6,17 +6,18 @@ where each partition's reading stopped, so paging on visits every vote exactly o
 whatever the clocks did. Reads are ``_id`` lookups only, several blocks at a time. A
 rare filter stops after ``budget`` blocks and returns what it found with the position it
 reached, so no page takes unbounded time. ``since`` ends a partition's reading once its
-votes are more than ``SKEW`` older than it (the log is in cast order up to the command
-processes' clock skew).
+votes are more than ``MAX_CLOCK_SKEW`` older than it (the log is in cast order up to the
+command processes' clock skew).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
+from domain.asof import MAX_CLOCK_SKEW
 from domain.timeline import BLOCK, ENTRIES_FIELD, block_key, offset_of
 
 Entry = dict[str, Any]  # domain.timeline's entry, with its partition "p" and offset "o"
@@ -26,7 +27,6 @@ Match = Callable[[Entry], bool]
 
 PREFETCH = 8  # at most this many blocks read at once per partition (1, 2, 4, ... as needed)
 BUDGET = 160  # blocks one page may read (about 10,000 votes)
-SKEW = timedelta(seconds=5)
 
 
 def _aware(at: datetime) -> datetime:
@@ -112,7 +112,7 @@ async def newest_first(
             return found, None
         newest = max(live, key=lambda part: part.head())
         entry = newest.pop()
-        if since is not None and entry["t"] < since - SKEW:
+        if since is not None and entry["t"] < since - MAX_CLOCK_SKEW:
             newest.stop()
             continue
         if not matches(entry):

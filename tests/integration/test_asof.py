@@ -1,0 +1,184 @@
+"""Results as of a moment on the real broker: votes appended by the command side's own
+Kafka adapter, with the clocks of several command processes up to the allowed skew apart;
+the replay bounded by offsets-for-times equals a fold of the whole log restricted to the
+votes cast by then, and, past the last vote, the live tallies the worker keeps in Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import redis
+from confluent_kafka import Producer
+
+from boleta.serve_commands import build_vote_log
+from boleta.serve_projections import Model
+from boleta.settings import Settings
+from commands.ports import Appended
+from commands.handler import new_event_id
+from domain import VoteCast, vote_cast_codec
+from domain.asof import MAX_CLOCK_SKEW, timestamp_ms
+from domain.projection import TallyView
+from projections.asof import ReplayTooLongError, prefix_end, tallies_as_of
+from projections.log_reader import end_offsets, replay, replay_consumer
+from projections.redis_sink import RedisTallies
+from tests.integration.projection_helpers import running_worker, wait_for
+
+CONTESTS = ("main", "best-album")
+BANDS = ("Mayfield", "Green Ridge", "Norrtälje")
+
+
+def skewed_votes(count: int, start: datetime, rng: random.Random) -> list[VoteCast]:
+    """Votes in append order, each cast 0-4.9 s after its true time on a skewed clock (so
+    cast order and log order disagree by up to the allowed skew); one in five is a retry
+    of an earlier vote_id, maybe naming another band or contest."""
+    events: list[VoteCast] = []
+    for i in range(count):
+        cast_at = start + timedelta(milliseconds=40 * i + rng.randrange(4900))
+        vote_id = str(uuid.uuid4())
+        if events and rng.randrange(5) == 0:
+            vote_id = rng.choice(events).vote_id
+        events.append(
+            VoteCast(
+                event_id=new_event_id(cast_at),
+                vote_id=vote_id,
+                contest=rng.choice(CONTESTS),
+                band=rng.choice(BANDS),
+                album=f"Album {rng.randrange(3)}",
+                year=2001,
+                rank=1,
+                cast_at=cast_at,
+            )
+        )
+    return events
+
+
+def append(settings: Settings, events: list[VoteCast]) -> None:
+    async def run() -> None:
+        log = build_vote_log(settings)
+        try:
+            results = await log.append(events, 30)
+            assert all(isinstance(r, Appended) for r in results), results[:3]
+        finally:
+            await log.close()
+
+    asyncio.run(run())
+
+
+@pytest.fixture
+def consumer(isolated: Settings) -> Iterator[Any]:
+    c = replay_consumer(isolated.kafka_bootstrap, "test-asof")
+    yield c
+    c.close()
+
+
+def whole_log_as_of(settings: Settings, as_of: datetime) -> TallyView:
+    """The oracle: every message of the log folded with the live laws, as of ``as_of``."""
+    consumer = replay_consumer(settings.kafka_bootstrap, "test-asof-whole")
+    try:
+        view = TallyView(as_of=as_of)
+        ends = end_offsets(consumer, settings.topic)
+        for batch in replay(consumer, settings.topic, vote_cast_codec(), ends):
+            view.apply(batch)
+        return view
+    finally:
+        consumer.close()
+
+
+def counted_by_hand(events: list[VoteCast], as_of: datetime) -> Counter[tuple[str, str]]:
+    """Votes per (contest, band): the first event of each vote_id, if cast by ``as_of``."""
+    first: dict[str, VoteCast] = {}
+    for event in events:
+        first.setdefault(event.vote_id, event)
+    return Counter((e.contest, e.band) for e in first.values() if e.cast_at <= as_of)
+
+
+def per_band(view: TallyView) -> Counter[tuple[str, str]]:
+    return Counter(
+        {(c, band): n for c, tally in view.contests.items() for band, n in tally.bands.items()}
+    )
+
+
+def tallies(summary: dict[str, Any]) -> dict[str, Any]:
+    return {"contests": summary["contests"], "total": summary["total"]}
+
+
+def test_as_of_answers_equal_a_fold_of_the_log_and_the_live_tallies(
+    isolated: Settings, consumer: Any
+) -> None:
+    rng = random.Random(14)
+    start = datetime.now(UTC) - timedelta(seconds=70)
+    events = skewed_votes(1500, start, rng)  # cast over 65 s
+    append(isolated, events[:700])
+    poison = Producer({"bootstrap.servers": isolated.kafka_bootstrap})
+    for partition in range(3):  # stamped as if produced among the votes around it
+        poison.produce(
+            isolated.topic,
+            value=b"not json",
+            partition=partition,
+            headers=[("event_type", b"VoteCast")],
+            timestamp=timestamp_ms(events[699].cast_at),
+        )
+    assert poison.flush(30) == 0
+    append(isolated, events[700:])
+    casts = sorted(e.cast_at for e in events)
+    moments = [
+        casts[0] - timedelta(microseconds=1),
+        *(rng.choice(casts) + timedelta(microseconds=d) for d in (-1, 0, 1, 0, 0, 1)),
+        casts[len(casts) // 2],
+        casts[-1],
+    ]
+    codec = vote_cast_codec()
+    ends = end_offsets(consumer, isolated.topic)
+    for as_of in moments:
+        began = time.monotonic()
+        view = tallies_as_of(consumer, isolated.topic, codec, as_of, 30, 1_000_000)
+        took = time.monotonic() - began
+        oracle = whole_log_as_of(isolated, as_of)
+        assert tallies(view.summary()) == tallies(oracle.summary()), as_of
+        assert per_band(view) == counted_by_hand(events, as_of), as_of
+        read = sum(view.checkpoints.get(p, -1) + 1 for p in ends)
+        print(f"as_of {as_of.isoformat()}: read {read} of {sum(ends.values())} in {took:.2f}s")
+        if as_of + 3 * MAX_CLOCK_SKEW < casts[-1]:
+            assert read < sum(ends.values()), "the replay read past its bound"
+    first = tallies_as_of(consumer, isolated.topic, codec, casts[0], 30, 1_000_000)
+    assert sum(first.checkpoints.values()) < sum(ends.values()) / 4, "not bounded by time"
+
+    with running_worker(isolated, Model.tallies):
+        live = RedisTallies(redis.Redis.from_url(isolated.redis_url), tag=isolated.tallies_tag)
+        wait_for(lambda: live.snapshot()["checkpoints"] == {p: e - 1 for p, e in ends.items()})
+        after_all = tallies_as_of(consumer, isolated.topic, codec, casts[-1], 30, 1_000_000)
+        assert tallies(after_all.summary()) == tallies(live.snapshot())
+        assert after_all.total == len({e.vote_id for e in events})
+
+
+def test_prefix_end_stops_at_the_first_message_stamped_past_the_bound(
+    isolated: Settings, consumer: Any
+) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    events = skewed_votes(60, start, random.Random(3))
+    append(isolated, events)
+    ends = end_offsets(consumer, isolated.topic)
+    assert prefix_end(consumer, isolated.topic, start - timedelta(minutes=1), 10) == {
+        p: 0 for p in ends
+    }
+    assert prefix_end(consumer, isolated.topic, start + timedelta(hours=1), 10) == ends
+
+
+def test_a_replay_longer_than_allowed_is_refused_before_reading(
+    isolated: Settings, consumer: Any
+) -> None:
+    events = skewed_votes(50, datetime.now(UTC) - timedelta(minutes=1), random.Random(5))
+    append(isolated, events)
+    with pytest.raises(ReplayTooLongError, match="50 events"):
+        tallies_as_of(
+            consumer, isolated.topic, vote_cast_codec(), datetime.now(UTC), 10, max_events=49
+        )
+    assert consumer.assignment() == []
