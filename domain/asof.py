@@ -41,3 +41,7 @@ def final_after(as_of: datetime, append_bound: timedelta) -> datetime:
     """From this moment on (read side's clock) no vote cast at or before ``as_of`` can
     still be appended: results as of ``as_of`` computed from then on never change."""
     return as_of + 2 * MAX_CLOCK_SKEW + append_bound
+
+
+class ReplayTooLongError(Exception):
+    """Results as of a moment would need a longer replay of the log than allowed."""

@@ -10,13 +10,9 @@ from datetime import datetime
 from confluent_kafka import Consumer, TopicPartition
 
 from domain import EventCodec, VoteCast
-from domain.asof import replay_bound_ms
+from domain.asof import ReplayTooLongError, replay_bound_ms
 from domain.projection import TallyView
 from projections.log_reader import end_offsets, replay
-
-
-class ReplayTooLongError(Exception):
-    """The replay would read more events than allowed."""
 
 
 def prefix_end(consumer: Consumer, topic: str, as_of: datetime, timeout_s: float) -> dict[int, int]:

@@ -21,12 +21,12 @@ from confluent_kafka import Producer
 from boleta.serve_commands import build_vote_log
 from boleta.serve_projections import Model
 from boleta.settings import Settings
-from commands.ports import Appended
 from commands.handler import new_event_id
+from commands.ports import Appended
 from domain import VoteCast, vote_cast_codec
-from domain.asof import MAX_CLOCK_SKEW, timestamp_ms
+from domain.asof import MAX_CLOCK_SKEW, ReplayTooLongError, timestamp_ms
 from domain.projection import TallyView
-from projections.asof import ReplayTooLongError, prefix_end, tallies_as_of
+from projections.asof import prefix_end, tallies_as_of
 from projections.log_reader import end_offsets, replay, replay_consumer
 from projections.redis_sink import RedisTallies
 from tests.integration.projection_helpers import running_worker, wait_for

@@ -1,0 +1,113 @@
+"""Results as of a moment (see domain.asof), computed from the log.
+
+The replay itself is a port: the composition root passes a blocking function
+``(as_of, timeout_s) -> TallyView`` (projections.asof reads the log). This module decides
+when to run it and what to keep:
+
+- a moment in the future is refused (``FutureMomentError``: the service answers 400);
+- one replay runs at a time, in a worker thread, bounded by ``timeout_s`` including the
+  wait for its turn (``AsOfBusyError``, ``TimeoutError``: 503 with ``Retry-After``);
+- results that are final (no vote cast by then can still reach the log) are kept, the
+  ``cache_size`` most recently asked moments, for good; results of a moment too recent to
+  be final are computed afresh, shared only by readers asking within ``FRESH_TTL_S``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from domain.asof import final_after
+from domain.projection import ContestTally, TallyView
+from queries.cache import Coalescer
+
+Replay = Callable[[datetime, float], TallyView]
+FRESH_TTL_S = 1.0
+WINDOW_S = 60  # per-second counts kept: the minute up to the moment
+
+
+class FutureMomentError(ValueError):
+    """Results as of a moment that has not come yet."""
+
+
+class AsOfBusyError(Exception):
+    """Other replays held the service for longer than this one may wait."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every contest's tallies as of ``as_of`` (per-second counts of the last minute only)
+    and the last offset of each partition the replay read."""
+
+    as_of: datetime
+    final: bool
+    contests: dict[str, ContestTally]
+    checkpoints: dict[int, int]
+
+    @classmethod
+    def of(cls, view: TallyView, as_of: datetime, final: bool) -> Snapshot:
+        last = cast_second_of(as_of)
+        contests = {}
+        for contest, tally in view.contests.items():
+            seconds = Counter({s: n for s, n in tally.seconds.items() if last - s < WINDOW_S})
+            contests[contest] = ContestTally(tally.bands, tally.albums, seconds, tally.total)
+        return cls(as_of, final, contests, dict(view.checkpoints))
+
+
+def cast_second_of(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+class ResultsAsOf:
+    def __init__(
+        self,
+        replay: Replay,
+        append_bound: timedelta,
+        timeout_s: float,
+        cache_size: int = 64,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._replay = replay
+        self._bound = append_bound
+        self._timeout = timeout_s
+        self._clock = clock
+        self._final: Coalescer[Snapshot] = Coalescer(float("inf"), cache_size)
+        self._fresh: Coalescer[Snapshot] = Coalescer(FRESH_TTL_S, 8)
+        self._turn: asyncio.Semaphore | None = None
+        self.replays = 0  # how many replays ran (for tests and metrics)
+
+    async def snapshot(self, as_of: datetime) -> Snapshot:
+        now = self._clock()
+        if as_of > now:
+            raise FutureMomentError(
+                f"as_of {as_of.isoformat()} is in the future (now {now.isoformat()})"
+            )
+        final = now >= final_after(as_of, self._bound)
+        cache = self._final if final else self._fresh
+        return await cache.get(as_of, lambda: self._compute(as_of, final))
+
+    async def _compute(self, as_of: datetime, final: bool) -> Snapshot:
+        deadline = time.monotonic() + self._timeout
+        if self._turn is None:
+            self._turn = asyncio.Semaphore(1)
+        try:
+            await asyncio.wait_for(self._turn.acquire(), self._timeout)
+        except TimeoutError:
+            raise AsOfBusyError(
+                f"other results as of a moment are being computed; none started within "
+                f"{self._timeout:g} s"
+            ) from None
+        try:
+            self.replays += 1
+            left = max(0.0, deadline - time.monotonic())
+            view = await asyncio.to_thread(self._replay, as_of, left)
+        finally:
+            self._turn.release()
+        return Snapshot.of(view, as_of, final)
+
+
+__all__ = ["AsOfBusyError", "FutureMomentError", "Replay", "ResultsAsOf", "Snapshot"]
