@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo.database import Database
@@ -20,8 +20,10 @@ from rich.progress import (
 from boleta.serve_projections import Model, mongo_db, redis_client
 from boleta.settings import Settings
 from domain import vote_cast_codec
+from domain.projection import TallyView
 from domain.readmodel import NEXT
 from projections import verify as checks
+from projections.asof import tallies_as_of
 from projections.log_reader import end_offsets, replay, replay_consumer
 from projections.mongo_sink import MongoAudit, live_collection_name, stored_state
 from projections.rebuild import RebuildResult, rebuild
@@ -43,6 +45,25 @@ def results(settings: Settings, contest: str = "") -> dict[str, Any]:
     empty = {"bands": {}, "albums": {}, "seconds": {}, "total": 0}
     tally = snapshot["contests"].get(name, empty)
     return {"contest": name, **tally, "checkpoints": snapshot["checkpoints"], "lag": lag}
+
+
+def results_as_of(settings: Settings, as_of: datetime, timeout_s: float) -> TallyView:
+    """Every contest's tallies of the votes cast up to ``as_of``, replayed from the log."""
+    consumer = replay_consumer(settings.kafka_bootstrap, "as-of", settings.kafka_security)
+    try:
+        return tallies_as_of(
+            consumer, settings.topic, vote_cast_codec(), as_of, timeout_s, settings.as_of_max_events
+        )
+    finally:
+        consumer.close()
+
+
+def append_bound(settings: Settings) -> timedelta:
+    """How long after its cast time a vote can still reach the log: the command call's
+    bound, then the producer's delivery timeout."""
+    return timedelta(seconds=settings.command_ack_timeout_s) + timedelta(
+        milliseconds=settings.kafka_delivery_timeout_ms
+    )
 
 
 def _audit_documents(db: Database[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[int, int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -9,10 +10,11 @@ import uvicorn
 from litestar import Litestar
 from pymongo import AsyncMongoClient
 
-from boleta import logs
+from boleta import logs, ops
 from boleta.catalog import load_catalog
 from boleta.settings import Settings
 from queries.app import QueryConfig, create_app
+from queries.asof import ResultsAsOf
 from queries.results import RedisResults
 from queries.votes import MongoVotes
 
@@ -44,6 +46,12 @@ def build_app(settings: Settings) -> Litestar:
         webapp_dir=settings.webapp_dir,
         default_contest=settings.default_contest,
         catalog=load_catalog(settings),
+        results_as_of=ResultsAsOf(
+            partial(ops.results_as_of, settings),
+            ops.append_bound(settings),
+            settings.as_of_timeout_s,
+            settings.as_of_cache_size,
+        ),
     )
     return create_app(config, open_results, open_votes, close)
 

@@ -23,11 +23,13 @@ from datetime import UTC, datetime, timedelta
 
 from domain.asof import final_after
 from domain.projection import ContestTally, TallyView
+from domain.readmodel import split_album_field
 from queries.cache import Coalescer
+from queries.results import WINDOW_S
+from queries.views import AlbumTally, BandTally, ResultsView, SecondCount
 
 Replay = Callable[[datetime, float], TallyView]
 FRESH_TTL_S = 1.0
-WINDOW_S = 60  # per-second counts kept: the minute up to the moment
 
 
 class FutureMomentError(ValueError):
@@ -40,8 +42,8 @@ class AsOfBusyError(Exception):
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Every contest's tallies as of ``as_of`` (per-second counts of the last minute only)
-    and the last offset of each partition the replay read."""
+    """Every contest's tallies as of ``as_of`` (per-second counts only of the ``WINDOW_S``
+    seconds up to it) and the last offset of each partition the replay read."""
 
     as_of: datetime
     final: bool
@@ -60,6 +62,33 @@ class Snapshot:
 
 def cast_second_of(moment: datetime) -> int:
     return int(moment.timestamp())
+
+
+def results_view(snapshot: Snapshot, contest: str, status: str) -> ResultsView:
+    """One contest's results in the live results' shape."""
+    tally = snapshot.contests.get(contest, ContestTally())
+    albums: dict[str, list[AlbumTally]] = {}
+    for field, votes in tally.albums.items():
+        band, album = split_album_field(field)
+        albums.setdefault(band, []).append(AlbumTally(album, votes))
+    bands = [
+        BandTally(band, votes, sorted(albums.get(band, []), key=lambda a: (-a.votes, a.album)))
+        for band, votes in tally.bands.items()
+        if votes
+    ]
+    bands.sort(key=lambda b: (-b.votes, b.band))
+    last = cast_second_of(snapshot.as_of)
+    return ResultsView(
+        contest=contest,
+        status=status,
+        total=tally.total,
+        bands=bands,
+        per_second=[SecondCount(s, tally.seconds[s]) for s in range(last - WINDOW_S + 1, last + 1)],
+        checkpoints={str(p): o for p, o in snapshot.checkpoints.items()},
+        lag=0,
+        as_of=snapshot.as_of,
+        final=snapshot.final,
+    )
 
 
 class ResultsAsOf:
@@ -110,4 +139,11 @@ class ResultsAsOf:
         return Snapshot.of(view, as_of, final)
 
 
-__all__ = ["AsOfBusyError", "FutureMomentError", "Replay", "ResultsAsOf", "Snapshot"]
+__all__ = [
+    "AsOfBusyError",
+    "FutureMomentError",
+    "Replay",
+    "ResultsAsOf",
+    "Snapshot",
+    "results_view",
+]

@@ -24,9 +24,11 @@ class SecondCount(msgspec.Struct, frozen=True):
 
 
 class ResultsView(msgspec.Struct, frozen=True):
-    """One contest's live tallies, as of ``checkpoints`` (the last offset counted per
-    partition). ``status``: upcoming, open or closed (a closed contest's results are
-    final)."""
+    """One contest's tallies. Live: as of ``checkpoints`` (the last offset counted per
+    partition), read at ``as_of``. As of a moment (``?as_of=``): every vote cast up to
+    ``as_of``, from a replay of the log up to ``checkpoints``; ``status`` is the contest's
+    at that moment and ``lag`` 0. ``status``: upcoming, open or closed (a closed contest's
+    results are final)."""
 
     contest: str
     status: str
@@ -36,6 +38,9 @@ class ResultsView(msgspec.Struct, frozen=True):
     checkpoints: dict[str, int]
     lag: int
     as_of: datetime
+    # True when these results can no longer change: results as of a moment that no vote
+    # cast by then can still reach the log (``?as_of=``).
+    final: bool = False
 
 
 class ContestView(msgspec.Struct, frozen=True):
