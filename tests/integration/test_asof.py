@@ -6,6 +6,7 @@ votes cast by then, and, past the last vote, the live tallies the worker keeps i
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 import uuid
@@ -14,10 +15,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 import redis
 from confluent_kafka import Producer
+from typer.testing import CliRunner
 
+from boleta import cli
 from boleta.serve_commands import build_vote_log
 from boleta.serve_projections import Model
 from boleta.settings import Settings
@@ -29,6 +33,8 @@ from domain.projection import TallyView
 from projections.asof import prefix_end, tallies_as_of
 from projections.log_reader import end_offsets, replay, replay_consumer
 from projections.redis_sink import RedisTallies
+from tests.integration.http_helpers import serving
+from tests.integration.kafka_helpers import free_port
 from tests.integration.projection_helpers import running_worker, wait_for
 
 CONTESTS = ("main", "best-album")
@@ -182,3 +188,56 @@ def test_a_replay_longer_than_allowed_is_refused_before_reading(
             consumer, isolated.topic, vote_cast_codec(), datetime.now(UTC), 10, max_events=49
         )
     assert consumer.assignment() == []
+
+
+def test_the_endpoint_and_the_cli_answer_as_of_a_moment(
+    isolated: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = isolated.replace(query_port=free_port())
+    rng = random.Random(7)
+    events = skewed_votes(400, datetime.now(UTC) - timedelta(seconds=60), rng)
+    append(settings, events)
+    casts = sorted(e.cast_at for e in events)
+    with serving(settings) as base:
+        url = f"{base}/api/v1/contests/main/results"
+        for as_of in (casts[0], rng.choice(casts), casts[len(casts) // 2], casts[-1]):
+            expected = whole_log_as_of(settings, as_of)
+            body = httpx.get(url, params={"as_of": as_of.isoformat()}, timeout=30).json()
+            main = expected.contests["main"]
+            assert {b["band"]: b["votes"] for b in body["bands"]} == dict(+main.bands)
+            assert body["total"] == main.total
+            assert datetime.fromisoformat(body["as_of"]) == as_of
+            assert (body["lag"], body["contest"], body["status"]) == (0, "main", "open")
+            assert body["final"] is True  # cast over 39 s ago: no such vote can still arrive
+            albums = {
+                (b["band"], a["album"]): a["votes"] for b in body["bands"] for a in b["albums"]
+            }
+            assert sum(albums.values()) == main.total
+
+        recent = datetime.now(UTC) - timedelta(seconds=1)
+        body = httpx.get(url, params={"as_of": recent.isoformat()}, timeout=30).json()
+        fresh = whole_log_as_of(settings, recent).contests["main"].total
+        assert (body["final"], body["total"]) == (False, fresh)
+
+        for value, reason in (
+            ("yesterday", "as_of"),
+            ("2026-11-30T20:00:00", "as_of needs a time zone"),
+            ("2999-01-01T00:00:00Z", "in the future"),
+        ):
+            refused = httpx.get(url, params={"as_of": value})
+            assert refused.status_code == 400, value
+            assert reason in refused.text, refused.text
+        assert (
+            httpx.get(f"{base}/api/v1/contests/nope/results?as_of=2026-01-01T00:00:00Z").status_code
+            == 404
+        )
+
+    # boleta results --as-of, through the CLI with this test's topic
+    monkeypatch.setenv("BOLETA_TOPIC", settings.topic)
+    as_of = casts[len(casts) // 3]
+    out = CliRunner().invoke(cli.app, ["results", "--as-of", as_of.isoformat(), "--json"])
+    assert out.exit_code == 0, out.output
+    printed = json.loads(out.stdout)
+    tally = whole_log_as_of(settings, as_of).contests["main"]
+    assert (printed["total"], printed["bands"]) == (tally.total, dict(+tally.bands))
+    assert printed["as_of"] == as_of.isoformat()
