@@ -66,7 +66,7 @@ class Settings:
     # log ends within as_of_timeout_s and reads at most as_of_max_events messages; the
     # query service keeps the final results of the as_of_cache_size latest moments asked.
     as_of_timeout_s: float = 20.0
-    as_of_max_events: int = 2_000_000
+    as_of_max_events: int = 1_000_000
     as_of_cache_size: int = 64
     # Projection workers. Groups are "<group_prefix>-tallies" and "<group_prefix>-audit".
     group_prefix: str = "boleta"
