@@ -13,15 +13,17 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import redis
 from confluent_kafka import Producer
+from rich.console import Console
 from typer.testing import CliRunner
 
-from boleta import cli
+from boleta import cli, ops
 from boleta.serve_commands import build_vote_log
 from boleta.serve_projections import Model
 from boleta.settings import Settings
@@ -241,3 +243,50 @@ def test_the_endpoint_and_the_cli_answer_as_of_a_moment(
     tally = whole_log_as_of(settings, as_of).contests["main"]
     assert (printed["total"], printed["bands"]) == (tally.total, dict(+tally.bands))
     assert printed["as_of"] == as_of.isoformat()
+
+
+def test_a_closed_contests_results_are_its_results_as_of_the_close(
+    isolated: Settings, tmp_path: Path
+) -> None:
+    """Votes cast after the close reached the log (a command process's clock behind): no
+    read model counts them, and the live results equal the results as of the close."""
+    events = skewed_votes(600, datetime.now(UTC) - timedelta(seconds=60), random.Random(9))
+    casts = sorted(e.cast_at for e in events)
+    close = casts[len(casts) // 2]
+    path = tmp_path / "catalog.json"
+    path.write_text(
+        json.dumps(
+            {"contests": [{"slug": "main"}, {"slug": "best-album", "closes_at": close.isoformat()}]}
+        )
+    )
+    settings = isolated.replace(query_port=free_port(), catalog_file=str(path))
+    append(settings, events)
+    kept = [e for e in events if not (e.contest == "best-album" and e.cast_at >= close)]
+    expected = counted_by_hand(kept, casts[-1])
+    assert len(kept) < len(events) - 100
+    with (
+        serving(settings) as base,
+        running_worker(settings, Model.tallies),
+        running_worker(settings, Model.audit),
+    ):
+        url = f"{base}/api/v1/contests/best-album/results"
+
+        def counted() -> bool:
+            body = httpx.get(url).json()
+            return bool(body["total"]) and body["total"] == sum(
+                n for (c, _), n in expected.items() if c == "best-album"
+            )
+
+        wait_for(counted, 60, "the closed contest's tallies")
+        live = httpx.get(url).json()
+        at_close = httpx.get(url, params={"as_of": close.isoformat()}).json()
+        later = httpx.get(url, params={"as_of": casts[-1].isoformat()}).json()
+        assert live["status"] == at_close["status"] == "closed"
+        for answer in (at_close, later):
+            assert (answer["bands"], answer["total"]) == (live["bands"], live["total"])
+        assert {b["band"]: b["votes"] for b in live["bands"]} == {
+            band: n for (c, band), n in expected.items() if c == "best-album"
+        }
+        report = ops.verify(settings, Console(quiet=True), wait_s=60)
+        assert report.ok, report.differences
+        assert report.facts["audit_documents"] == sum(expected.values())
