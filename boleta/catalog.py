@@ -3,17 +3,10 @@ contests reads it here)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 from boleta.settings import Settings
 from domain import Catalog, parse_catalog
-
-
-def contest_closes(settings: Settings) -> dict[str, datetime]:
-    """When each contest of the catalog closes (the projection laws' ``closes``)."""
-    catalog = load_catalog(settings)
-    return catalog.closes() if catalog is not None else {}
 
 
 def load_catalog(settings: Settings) -> Catalog | None:

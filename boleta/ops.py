@@ -17,7 +17,6 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from boleta.catalog import contest_closes
 from boleta.serve_projections import Model, mongo_db, redis_client
 from boleta.settings import Settings
 from domain import vote_cast_codec
@@ -53,13 +52,7 @@ def results_as_of(settings: Settings, as_of: datetime, timeout_s: float) -> Tall
     consumer = replay_consumer(settings.kafka_bootstrap, "as-of", settings.kafka_security)
     try:
         return tallies_as_of(
-            consumer,
-            settings.topic,
-            vote_cast_codec(),
-            as_of,
-            timeout_s,
-            settings.as_of_max_events,
-            contest_closes(settings),
+            consumer, settings.topic, vote_cast_codec(), as_of, timeout_s, settings.as_of_max_events
         )
     finally:
         consumer.close()
@@ -110,7 +103,6 @@ def verify(
         views = checks.fold_until(
             replay(consumer, settings.topic, vote_cast_codec(), ends),
             {"tallies": snapshot["checkpoints"], "audit": audit_cps},
-            contest_closes(settings),
         )
     finally:
         consumer.close()
@@ -160,17 +152,13 @@ def run_rebuild(settings: Settings, model: Model, console: Console) -> RebuildRe
             if model is Model.tallies:
                 with redis_client(settings) as client:
                     target = RedisTallies(
-                        client,
-                        namespace=NEXT,
-                        tag=settings.tallies_tag,
-                        write_rate=False,
-                        closes=contest_closes(settings),
+                        client, namespace=NEXT, tag=settings.tallies_tag, write_rate=False
                     )
                     target.drop()
                     return rebuild(consumer, settings.topic, vote_cast_codec(), target, on_progress)
             db = mongo_db(settings)
             stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-            audit = MongoAudit(db, collection=f"votes_{stamp}", closes=contest_closes(settings))
+            audit = MongoAudit(db, collection=f"votes_{stamp}")
             result = rebuild(consumer, settings.topic, vote_cast_codec(), audit, on_progress)
             time.sleep(2)  # let readers of the retired collection finish
             if result.detail != live_collection_name(db):

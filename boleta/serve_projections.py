@@ -15,7 +15,6 @@ from confluent_kafka import Consumer
 from prometheus_client import CollectorRegistry, start_http_server
 
 from boleta import logs
-from boleta.catalog import contest_closes
 from boleta.heap import freeze_startup_objects
 from boleta.settings import Settings
 from domain import vote_cast_codec
@@ -47,10 +46,9 @@ def mongo_db(settings: Settings) -> pymongo.database.Database[dict[str, Any]]:
 
 
 def build_sink(settings: Settings, model: Model) -> Sink:
-    closes = contest_closes(settings)
     if model is Model.tallies:
-        return RedisTallies(redis_client(settings), tag=settings.tallies_tag, closes=closes)
-    return MongoAudit(mongo_db(settings), closes=closes)
+        return RedisTallies(redis_client(settings), tag=settings.tallies_tag)
+    return MongoAudit(mongo_db(settings))
 
 
 def metrics_port(settings: Settings, model: Model) -> int:

@@ -65,11 +65,6 @@ class Catalog(msgspec.Struct, frozen=True):
     def by_slug(self) -> Mapping[str, Contest]:
         return {c.slug: c for c in self.contests}
 
-    def closes(self) -> dict[str, datetime]:
-        """Contest -> when it closes, for the contests that close (the projection laws'
-        ``closes``: a vote cast from then on never counts)."""
-        return {c.slug: c.closes_at for c in self.contests if c.closes_at is not None}
-
 
 def parse_catalog(data: bytes) -> Catalog:
     """A catalog from its JSON text; raises ``msgspec.ValidationError`` naming the bad path."""

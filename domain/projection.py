@@ -11,7 +11,7 @@ so "first" is well defined). The Redis Lua script and the Mongo sink implement t
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,35 +31,8 @@ class Delivered(msgspec.Struct, frozen=True):
     event: VoteCast | None
 
 
-# Contest -> the moment it closes (the catalog's ``closes_at``; contests without one are
-# absent).
-Closes = Mapping[str, datetime]
-
-
 def cast_second(event: VoteCast) -> int:
     return int(event.cast_at.timestamp())
-
-
-def after_close(event: VoteCast, closes: Closes) -> bool:
-    """True for a vote cast at or after its contest's close (``Contest.is_open`` is false
-    from ``closes_at`` on)."""
-    closes_at = closes.get(event.contest)
-    return closes_at is not None and event.cast_at >= closes_at
-
-
-def within_windows(batch: Sequence[Delivered], closes: Closes) -> Sequence[Delivered]:
-    """The batch with every vote cast after its contest's close made a message that counts
-    nothing (it still moves the checkpoint). The command side refuses such votes; this rule
-    keeps one that reached the log anyway (a command process's clock behind, a replayed
-    request) out of every read model, the same way in all of them."""
-    if not closes or not any(d.event is not None and after_close(d.event, closes) for d in batch):
-        return batch
-    return [
-        Delivered(d.partition, d.offset, None)
-        if d.event is not None and after_close(d.event, closes)
-        else d
-        for d in batch
-    ]
 
 
 @dataclass
@@ -95,22 +68,19 @@ class TallyView:
     ``as_of``: the results as of that moment. Every law applies as in the live view (a
     vote claims its vote_id whenever it was cast); a counted vote enters the tallies only
     if it was cast at or before ``as_of``. So the results as of any moment are the live
-    results restricted to the votes cast by then, and equal them once every vote is.
-
-    ``closes``: a vote cast after its contest's close never counts (:func:`within_windows`)."""
+    results restricted to the votes cast by then, and equal them once every vote is."""
 
     checkpoints: dict[int, int] = field(default_factory=dict)
     counted: set[str] = field(default_factory=set)
     contests: dict[str, ContestTally] = field(default_factory=dict)
     total: int = 0
     as_of: datetime | None = None
-    closes: Closes = field(default_factory=dict)
 
     def apply(self, batch: Sequence[Delivered]) -> int:
         """Apply one batch atomically; returns how many votes it counted."""
         before = dict(self.checkpoints)
         counted = 0
-        for item in within_windows(batch, self.closes):
+        for item in batch:
             if item.offset <= before.get(item.partition, -1):
                 continue
             self.checkpoints[item.partition] = max(
@@ -142,12 +112,8 @@ class TallyView:
         }
 
 
-def fold(
-    deliveries: Iterable[Sequence[Delivered]],
-    as_of: datetime | None = None,
-    closes: Closes | None = None,
-) -> TallyView:
-    view = TallyView(as_of=as_of, closes=closes or {})
+def fold(deliveries: Iterable[Sequence[Delivered]], as_of: datetime | None = None) -> TallyView:
+    view = TallyView(as_of=as_of)
     for batch in deliveries:
         view.apply(batch)
     return view
@@ -172,15 +138,15 @@ def audit_document(item: Delivered) -> dict[str, Any]:
 
 
 def audit_change(
-    batch: Sequence[Delivered], checkpoints: dict[int, int], closes: Closes | None = None
+    batch: Sequence[Delivered], checkpoints: dict[int, int]
 ) -> tuple[list[dict[str, Any]], dict[int, int]]:
-    """Documents to insert (first occurrence of each vote_id past the checkpoints, none cast
-    after its contest's close) and the checkpoints after the batch. Duplicates against
-    stored documents are left to the unique indexes on ``_id`` and ``vote_id``."""
+    """Documents to insert (first occurrence of each vote_id past the checkpoints) and the
+    checkpoints after the batch. Duplicates against stored documents are left to the
+    unique indexes on ``_id`` and ``vote_id``."""
     documents = []
     seen: set[str] = set()
     moved: dict[int, int] = {}
-    for item in within_windows(batch, closes or {}):
+    for item in batch:
         if item.offset <= checkpoints.get(item.partition, -1):
             continue
         moved[item.partition] = max(item.offset, moved.get(item.partition, -1))

@@ -11,7 +11,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from domain import EventCodec, VoteCast
 from domain.asof import ReplayTooLongError, replay_bound_ms
-from domain.projection import Closes, TallyView
+from domain.projection import TallyView
 from projections.log_reader import end_offsets, replay
 
 
@@ -38,7 +38,6 @@ def tallies_as_of(
     as_of: datetime,
     timeout_s: float,
     max_events: int,
-    closes: Closes | None = None,
 ) -> TallyView:
     """The tallies of every vote cast at or before ``as_of`` (every contest), with the
     checkpoints the replay read up to. Raises ``TimeoutError`` after ``timeout_s`` and
@@ -51,7 +50,7 @@ def tallies_as_of(
             f"results as of {as_of.isoformat()} need a replay of {events} events "
             f"(at most {max_events} allowed)"
         )
-    view = TallyView(as_of=as_of, closes=closes or {})
+    view = TallyView(as_of=as_of)
     for batch in replay(consumer, topic, codec, until, deadline=deadline):
         view.apply(batch)
     return view

@@ -21,7 +21,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
-from domain.projection import Closes, Delivered, audit_change
+from domain.projection import Delivered, audit_change
 from domain.readmodel import (
     AUDIT_COLLECTION,
     AUDIT_POINTER_ID,
@@ -80,11 +80,8 @@ class MongoAudit:
 
     name = "audit"
 
-    def __init__(
-        self, db: Database[Doc], collection: str | None = None, closes: Closes | None = None
-    ) -> None:
+    def __init__(self, db: Database[Doc], collection: str | None = None) -> None:
         self._db = db
-        self._closes = closes or {}
         self._fixed = collection
         self._checkpoints = db[CHECKPOINTS_COLLECTION]
         self.current = collection or live_collection_name(db)
@@ -124,7 +121,7 @@ class MongoAudit:
         marker, stored = self._stored(collection)
         if not marker:
             return None  # the audit log was wiped under us: re-seek (to 0) and heal
-        documents, moved = audit_change(batch, stored, self._closes)
+        documents, moved = audit_change(batch, stored)
         inserted, counted = self._insert(self._db[collection], documents)
         timeline = self._db[timeline_collection(collection)]
         writes = timeline_writes(counted)

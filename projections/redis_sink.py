@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 import redis
 
-from domain.projection import Closes, Delivered, cast_second, within_windows
+from domain.projection import Delivered, cast_second
 from domain.readmodel import (
     CHECKPOINT,
     CONTEST_KEYS,
@@ -60,10 +60,8 @@ class RedisTallies:
         namespace: str = LIVE,
         tag: str = TALLIES_TAG,
         write_rate: bool = True,
-        closes: Closes | None = None,
     ) -> None:
         self._client = client
-        self._closes = closes or {}
         self.namespace = namespace
         self.tag = tag
         self._write_rate = write_rate and namespace == LIVE
@@ -115,7 +113,7 @@ class RedisTallies:
         ]
         for partition, behind in (lag or {}).items():
             args += (partition, behind)
-        contests, packed = pack_batch(within_windows(batch, self._closes))
+        contests, packed = pack_batch(batch)
         args.append(packed)
         keys = list(self._keys)
         for contest in contests:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.projection import Closes, Delivered, TallyView
+from domain.projection import Delivered, TallyView
 from domain.readmodel import album_field
 
 
@@ -31,12 +31,10 @@ class Report:
 
 
 def fold_until(
-    log: Iterable[list[Delivered]],
-    limits: Mapping[str, Mapping[int, int]],
-    closes: Closes | None = None,
+    log: Iterable[list[Delivered]], limits: Mapping[str, Mapping[int, int]]
 ) -> dict[str, TallyView]:
     """One pass over the log, one view per named checkpoint set (offsets <= checkpoint)."""
-    views = {name: TallyView(closes=closes or {}) for name in limits}
+    views = {name: TallyView() for name in limits}
     for batch in log:
         for name, view in views.items():
             cps = limits[name]
