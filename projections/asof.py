@@ -5,13 +5,15 @@ with the live laws (``TallyView(as_of=T)``)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import datetime
 
 from confluent_kafka import Consumer, TopicPartition
 
 from domain import EventCodec, VoteCast
 from domain.asof import ReplayTooLongError, replay_bound_ms
-from domain.projection import TallyView
+from domain.catalog import Contest
+from domain.projection import TallyView, admit
 from projections.log_reader import end_offsets, replay
 
 
@@ -38,10 +40,13 @@ def tallies_as_of(
     as_of: datetime,
     timeout_s: float,
     max_events: int,
+    windows: Mapping[str, Contest] | None = None,
 ) -> TallyView:
     """The tallies of every vote cast at or before ``as_of`` (every contest), with the
-    checkpoints the replay read up to. Raises ``TimeoutError`` after ``timeout_s`` and
-    ``ReplayTooLongError`` before reading more than ``max_events`` messages."""
+    checkpoints the replay read up to. ``windows``: the contests' voting windows, admitted
+    as the live projections admit them (``domain.projection.admit``). Raises
+    ``TimeoutError`` after ``timeout_s`` and ``ReplayTooLongError`` before reading more
+    than ``max_events`` messages."""
     deadline = time.monotonic() + timeout_s
     until = prefix_end(consumer, topic, as_of, timeout_s)
     events = sum(until.values())
@@ -52,5 +57,5 @@ def tallies_as_of(
         )
     view = TallyView(as_of=as_of)
     for batch in replay(consumer, topic, codec, until, deadline=deadline):
-        view.apply(batch)
+        view.apply(admit(batch, windows or {}))
     return view

@@ -18,7 +18,8 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 
 from domain.asof import MAX_CLOCK_SKEW, final_after, replay_bound_ms, timestamp_ms
-from domain.projection import TallyView, fold
+from domain.catalog import Catalog
+from domain.projection import TallyView, admit, fold, windows
 from domain.votes import VoteCast
 from tests.unit.test_projection_laws import (
     CONTESTS,
@@ -28,9 +29,11 @@ from tests.unit.test_projection_laws import (
     Log,
     albums,
     bands,
+    catalogs_of_windows,
     clean_pass,
     event_id_of,
     first_occurrences,
+    logs,
     oracle,
     schedules,
     vote_id_of,
@@ -187,3 +190,23 @@ def test_results_are_final_once_no_vote_cast_by_then_can_still_arrive() -> None:
     # A message stamped at the replay bound was cast more than the skew after as_of.
     assert replay_bound_ms(as_of) > timestamp_ms(as_of + MAX_CLOCK_SKEW)
     assert replay_bound_ms(as_of) == timestamp_ms(as_of + MAX_CLOCK_SKEW) + 1
+
+
+@given(logs(), catalogs_of_windows(), st.integers(0, 10 * SKEW_US))
+def test_a_closed_contests_results_are_its_results_as_of_the_close(
+    log: Log, catalog: Catalog, later_us: int
+) -> None:
+    """With the voting windows admitted as the projections admit them, the live results of
+    a closed contest equal its results as of the close, and as of any moment after it."""
+    voting = windows(catalog)
+    admitted = [admit(clean_pass(log), voting)]
+    live = fold(admitted)
+    for contest in catalog.contests:
+        if contest.closes_at is None:
+            continue
+        for moment in (contest.closes_at, contest.closes_at + timedelta(microseconds=later_us)):
+            as_of = fold(admitted, moment).contests.get(contest.slug)
+            expected = live.contests.get(contest.slug)
+            assert (as_of.summary() if as_of else None) == (
+                expected.summary() if expected else None
+            )
