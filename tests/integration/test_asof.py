@@ -143,11 +143,10 @@ def test_as_of_answers_equal_a_fold_of_the_log_and_the_live_tallies(
         casts[len(casts) // 2],
         casts[-1],
     ]
-    codec = vote_cast_codec()
     ends = end_offsets(consumer, isolated.topic)
     for as_of in moments:
         began = time.monotonic()
-        view = tallies_as_of(consumer, isolated.topic, codec, as_of, 30, 1_000_000)
+        view = ops.results_as_of(isolated, as_of, 30)
         took = time.monotonic() - began
         oracle = whole_log_as_of(isolated, as_of)
         assert tallies(view.summary()) == tallies(oracle.summary()), as_of
@@ -156,13 +155,13 @@ def test_as_of_answers_equal_a_fold_of_the_log_and_the_live_tallies(
         print(f"as_of {as_of.isoformat()}: read {read} of {sum(ends.values())} in {took:.2f}s")
         if as_of + 3 * MAX_CLOCK_SKEW < casts[-1]:
             assert read < sum(ends.values()), "the replay read past its bound"
-    first = tallies_as_of(consumer, isolated.topic, codec, casts[0], 30, 1_000_000)
+    first = ops.results_as_of(isolated, casts[0], 30)
     assert sum(first.checkpoints.values()) < sum(ends.values()) / 4, "not bounded by time"
 
     with running_worker(isolated, Model.tallies):
         live = RedisTallies(redis.Redis.from_url(isolated.redis_url), tag=isolated.tallies_tag)
         wait_for(lambda: live.snapshot()["checkpoints"] == {p: e - 1 for p, e in ends.items()})
-        after_all = tallies_as_of(consumer, isolated.topic, codec, casts[-1], 30, 1_000_000)
+        after_all = ops.results_as_of(isolated, casts[-1], 30)
         assert tallies(after_all.summary()) == tallies(live.snapshot())
         assert after_all.total == len({e.vote_id for e in events})
 
