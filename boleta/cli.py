@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import enum
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import msgspec
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -170,12 +172,24 @@ def project(
 def results(
     as_json: Annotated[bool, typer.Option("--json")] = False,
     contest: Annotated[str, typer.Option(help="Contest id; default: the default contest")] = "",
+    as_of: Annotated[
+        str,
+        typer.Option(
+            "--as-of",
+            help="RFC 3339 moment with a time zone (e.g. 2026-11-30T20:00:00Z): the tallies "
+            "of every vote cast up to it, replayed from the log",
+        ),
+    ] = "",
 ) -> None:
-    """Print one contest's live tallies (per band, per album, total) and the projection lag."""
+    """Print one contest's live tallies (per band, per album, total) and the projection lag,
+    or (--as-of) its tallies as of a moment."""
     from boleta import ops
     from domain.readmodel import split_album_field
 
-    data = ops.results(_settings(), _contest(contest))
+    if as_of:
+        data = _results_as_of(_contest(contest), _moment("--as-of", as_of))
+    else:
+        data = ops.results(_settings(), _contest(contest))
     if as_json:
         albums = [
             {"band": b, "album": a, "votes": n}
@@ -190,6 +204,7 @@ def results(
                     "albums": albums,
                     "checkpoints": data["checkpoints"],
                     "lag": data["lag"],
+                    **({"as_of": data["as_of"]} if "as_of" in data else {}),
                 },
                 ensure_ascii=False,
             )
@@ -200,7 +215,46 @@ def results(
     for band, votes in sorted(data["bands"].items(), key=lambda kv: -kv[1]):
         table.add_row(band, str(votes), f"{votes / max(data['total'], 1):.1%}")
     console.print(table)
-    console.print(f"lag: {sum(data['lag'].values())} messages behind the log")
+    if "as_of" in data:
+        console.print(f"as of {data['as_of']}: every vote cast up to it, replayed from the log")
+    else:
+        console.print(f"lag: {sum(data['lag'].values())} messages behind the log")
+
+
+def _moment(option: str, value: str) -> datetime:
+    """An RFC 3339 moment with a time zone, not in the future."""
+    try:
+        moment = msgspec.json.decode(msgspec.json.encode(value), type=datetime)
+    except msgspec.ValidationError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        err.print(f"[red]error:[/] {option}: {value!r} is not an RFC 3339 moment with a time zone")
+        raise typer.Exit(2)
+    if moment > datetime.now(UTC):
+        err.print(f"[red]error:[/] {option}: {value} is in the future")
+        raise typer.Exit(2)
+    return moment
+
+
+def _results_as_of(contest: str, as_of: datetime) -> dict[str, Any]:
+    from boleta import ops
+    from domain.asof import ReplayTooLongError
+
+    settings = _settings()
+    try:
+        view = ops.results_as_of(settings, as_of, settings.as_of_timeout_s)
+    except (TimeoutError, ReplayTooLongError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    tally = view.contests.get(contest)
+    summary = tally.summary() if tally else {"bands": {}, "albums": {}, "total": 0}
+    return {
+        "contest": contest,
+        **summary,
+        "checkpoints": view.checkpoints,
+        "lag": {},
+        "as_of": as_of.isoformat(),
+    }
 
 
 @app.command("verify")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo.database import Database
@@ -21,9 +21,10 @@ from boleta.catalog import load_catalog
 from boleta.serve_projections import Model, mongo_db, redis_client
 from boleta.settings import Settings
 from domain import vote_cast_codec
-from domain.projection import admit, windows
+from domain.projection import TallyView, admit, windows
 from domain.readmodel import NEXT
 from projections import verify as checks
+from projections.asof import tallies_as_of
 from projections.log_reader import end_offsets, replay, replay_consumer
 from projections.mongo_sink import MongoAudit, live_collection_name, stored_state
 from projections.rebuild import RebuildResult, rebuild
@@ -46,6 +47,25 @@ def results(settings: Settings, contest: str = "") -> dict[str, Any]:
     empty = {"bands": {}, "albums": {}, "seconds": {}, "total": 0}
     tally = snapshot["contests"].get(name, empty)
     return {"contest": name, **tally, "checkpoints": snapshot["checkpoints"], "lag": lag}
+
+
+def results_as_of(settings: Settings, as_of: datetime, timeout_s: float) -> TallyView:
+    """Every contest's tallies of the votes cast up to ``as_of``, replayed from the log
+    through the catalog's voting windows, as the projections admit votes."""
+    consumer = replay_consumer(settings.kafka_bootstrap, "as-of", settings.kafka_security)
+    try:
+        return tallies_as_of(
+            consumer,
+            settings.topic,
+            vote_cast_codec(),
+            as_of,
+            timedelta(milliseconds=settings.cast_order_slack_ms),
+            timeout_s,
+            settings.as_of_max_events,
+            windows(load_catalog(settings)),
+        )
+    finally:
+        consumer.close()
 
 
 def _audit_documents(db: Database[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[int, int]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -10,10 +11,11 @@ import uvicorn
 from litestar import Litestar
 from pymongo import AsyncMongoClient
 
-from boleta import logs
+from boleta import logs, ops
 from boleta.catalog import load_catalog
 from boleta.settings import Settings
 from queries.app import QueryConfig, create_app
+from queries.asof import ResultsAsOf
 from queries.results import RedisResults
 from queries.votes import QUERY_BUDGET_MS, MongoVotes
 
@@ -52,6 +54,12 @@ def build_app(settings: Settings) -> Litestar:
         webapp_dir=settings.webapp_dir,
         default_contest=settings.default_contest,
         catalog=load_catalog(settings),
+        results_as_of=ResultsAsOf(
+            partial(ops.results_as_of, settings),
+            timedelta(milliseconds=settings.as_of_final_delay_ms),
+            settings.as_of_timeout_s,
+            settings.as_of_cache_size,
+        ),
     )
     return create_app(config, open_results, open_votes, close)
 

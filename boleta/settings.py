@@ -71,6 +71,12 @@ class Settings:
     command_tls_ca: str = ""
     default_contest: str = "main"
     catalog_file: str = ""
+    # Results as of a moment (query service and `boleta results --as-of`): a replay of the
+    # log ends within as_of_timeout_s and reads at most as_of_max_events messages; the
+    # query service keeps the final results of the as_of_cache_size latest moments asked.
+    as_of_timeout_s: float = 20.0
+    as_of_max_events: int = 1_000_000
+    as_of_cache_size: int = 64
     # Projection workers. Groups are "<group_prefix>-tallies" and "<group_prefix>-audit".
     group_prefix: str = "boleta"
     tallies_tag: str = "{tallies}"
@@ -139,6 +145,13 @@ class Settings:
         the log: up to 1 s waiting for room in the producer's queue, then librdkafka's
         ``delivery.timeout.ms``, after which the vote fails instead of being appended."""
         return self.clock_skew_max_ms + QUEUE_WAIT_MS + self.kafka_delivery_timeout_ms
+
+    @property
+    def as_of_final_delay_ms(self) -> int:
+        """How long after a moment results as of it can still change (read side's clock):
+        a vote stamped then reaches the log within ``cast_order_slack_ms``, stamped by a
+        clock up to ``clock_skew_max_ms`` off the reader's."""
+        return self.cast_order_slack_ms + self.clock_skew_max_ms
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

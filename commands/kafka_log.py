@@ -23,6 +23,7 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from commands.ports import Appended, AppendResult, NotAppended
 from domain import EventCodec, VoteCast
+from domain.asof import timestamp_ms
 
 BUFFER_WAIT_S = 1.0  # how long a full local queue may hold a batch before backpressure
 POLL_WAIT_S = 0.1  # how long one poll waits for reports (bounds how fast close() stops it)
@@ -166,6 +167,9 @@ class KafkaVoteLog:
                         value=value,
                         key=event.vote_id.encode(),
                         headers=headers,
+                        # The message's time is its cast time (results as of a moment
+                        # find their end of the log by it: domain.asof).
+                        timestamp=timestamp_ms(event.cast_at),
                         on_delivery=report,
                     )
                     break

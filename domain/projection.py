@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -91,12 +92,18 @@ class ContestTally:
 class TallyView:
     """The tallies read model in memory: what Redis holds, as plain Python. One model holds
     every contest: one checkpoint and one counted set (a vote_id counts once, in the
-    contest of its first occurrence), and each contest's own tallies."""
+    contest of its first occurrence), and each contest's own tallies.
+
+    ``as_of``: the results as of that moment. Every law applies as in the live view (a
+    vote claims its vote_id whenever it was cast); a counted vote enters the tallies only
+    if it was cast at or before ``as_of``. So the results as of any moment are the live
+    results restricted to the votes cast by then, and equal them once every vote is."""
 
     checkpoints: dict[int, int] = field(default_factory=dict)
     counted: set[str] = field(default_factory=set)
     contests: dict[str, ContestTally] = field(default_factory=dict)
     total: int = 0
+    as_of: datetime | None = None
 
     def apply(self, batch: Sequence[Delivered]) -> int:
         """Apply one batch atomically; returns how many votes it counted."""
@@ -112,6 +119,8 @@ class TallyView:
             if event is None or event.vote_id in self.counted:
                 continue
             self.counted.add(event.vote_id)
+            if self.as_of is not None and event.cast_at > self.as_of:
+                continue
             self.contest(event.contest).count(event)
             self.total += 1
             counted += 1
@@ -132,8 +141,8 @@ class TallyView:
         }
 
 
-def fold(deliveries: Iterable[Sequence[Delivered]]) -> TallyView:
-    view = TallyView()
+def fold(deliveries: Iterable[Sequence[Delivered]], as_of: datetime | None = None) -> TallyView:
+    view = TallyView(as_of=as_of)
     for batch in deliveries:
         view.apply(batch)
     return view

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any, cast
@@ -62,19 +63,28 @@ def replay(
     until: dict[int, int],
     start: dict[int, int] | None = None,
     batch_size: int = 5000,
+    deadline: float | None = None,
 ) -> Iterator[list[Delivered]]:
-    """Batches of the log from ``start`` (default: the beginning) up to ``until`` (exclusive)."""
+    """Batches of the log from ``start`` (default: the beginning) up to ``until`` (exclusive).
+    ``deadline`` (``time.monotonic()``): raise ``TimeoutError`` once it has passed."""
     begin = start or {}
     remaining = {p for p, end in until.items() if end > begin.get(p, 0)}
     consumer.assign([TopicPartition(topic, p, begin.get(p, OFFSET_BEGINNING)) for p in remaining])
+    # At most this many messages are left: asking for no more lets the last consume call
+    # return as soon as they are in, not after its timeout (short replays: one round).
+    position = {p: max(begin.get(p, 0), 0) for p in remaining}
     while remaining:
-        messages = consumer.consume(batch_size, 0.5)
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError(f"the replay of {topic} did not end in time")
+        left = sum(until[p] - position[p] for p in remaining)
+        messages = consumer.consume(max(1, min(batch_size, left)), 0.5)
         batch = [
             d
             for d in decode_batch(codec, messages)
             if d.partition in remaining and d.offset < until[d.partition]
         ]
         for item in batch:
+            position[item.partition] = max(position[item.partition], item.offset + 1)
             if item.offset + 1 >= until[item.partition]:
                 remaining.discard(item.partition)
         if batch:

@@ -30,8 +30,10 @@ from litestar.static_files import create_static_files_router
 from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 
+from domain.asof import ReplayTooLongError
 from domain.catalog import Catalog
 from domain.validation import MAX_CONTEST, MAX_TEXT, MIN_YEAR
+from queries.asof import AsOfBusyError, FutureMomentError, ResultsAsOf, results_view
 from queries.cache import Coalescer
 from queries.contests import Contests
 from queries.results import RedisResults
@@ -57,6 +59,8 @@ class QueryConfig:
     webapp_dir: Path | None = None
     default_contest: str = "main"
     catalog: Catalog | None = None
+    # Results as of a moment, replayed from the log (None: ``as_of`` is answered 503).
+    results_as_of: ResultsAsOf | None = None
 
 
 @dataclass
@@ -214,6 +218,26 @@ async def _results_of(
     return await caches.results_or_stale(contest, contests.status(contest), results)
 
 
+async def _results_as_of(
+    contest: str, as_of: datetime, contests: Contests, service: ResultsAsOf | None
+) -> ResultsView:
+    if as_of.tzinfo is None:
+        raise ValidationException("as_of needs a time zone, e.g. 2026-11-27T20:00:00Z")
+    if service is None:
+        raise ServiceUnavailableException("results as of a moment are not configured here")
+    try:
+        snapshot = await service.snapshot(as_of)
+    except FutureMomentError as exc:
+        raise ValidationException(str(exc)) from None
+    except (AsOfBusyError, TimeoutError) as exc:
+        raise ServiceUnavailableException(
+            str(exc) or "the replay of the log did not end in time", headers={"Retry-After": "5"}
+        ) from None
+    except ReplayTooLongError as exc:
+        raise ServiceUnavailableException(str(exc)) from None
+    return results_view(snapshot, contest, contests.status(contest, at=as_of))
+
+
 async def _known(
     contest: str, results: RedisResults, contests: Contests, caches: ReadCaches
 ) -> str:
@@ -277,8 +301,11 @@ class ContestsController(Controller):
 
     @get(
         "/{contest:str}/results",
-        summary="One contest's live tallies per band and album, total, lag",
-        responses={404: ResponseSpec(None, description="No such contest")},
+        summary="One contest's tallies per band and album, total: live, or as of a moment",
+        responses={
+            404: ResponseSpec(None, description="No such contest"),
+            503: ResponseSpec(None, description="as_of: the replay of the log is busy or too long"),
+        },
     )
     async def results(
         self,
@@ -286,10 +313,20 @@ class ContestsController(Controller):
         contests: NamedDependency[Contests],
         caches: NamedDependency[ReadCaches],
         request: Request[Any, Any, Any],
+        results_as_of: NamedDependency[ResultsAsOf | None],
         contest: ContestId,
+        as_of: Annotated[
+            datetime | None,
+            Parameter(
+                description="RFC 3339 with a time zone, not in the future: the tallies of "
+                "every vote cast up to it, computed from the log"
+            ),
+        ] = None,
     ) -> ResultsView:
-        _reject_unknown(request, set())
+        _reject_unknown(request, {"as_of"})
         await _known(contest, results, contests, caches)
+        if as_of is not None:
+            return await _results_as_of(contest, as_of, contests, results_as_of)
         return await _results_of(contest, results, contests, caches)
 
     @get(
@@ -440,6 +477,7 @@ def create_app(
             "feeds": Provide(lambda: state["feeds"], sync_to_thread=False),
             "contests": Provide(lambda: contests, sync_to_thread=False),
             "caches": Provide(lambda: state["caches"], sync_to_thread=False),
+            "results_as_of": Provide(lambda: config.results_as_of, sync_to_thread=False),
         },
         lifespan=[lifespan],
         middleware=[prometheus.middleware],

@@ -50,8 +50,10 @@ class Contests:
     def listing(self, totals: Mapping[str, int]) -> ContestList:
         return contest_list(self.catalog, self.default, totals, self._clock())
 
-    def status(self, contest: str) -> str:
-        return self._known.get(contest, Contest(slug=contest)).status(self._clock())
+    def status(self, contest: str, at: datetime | None = None) -> str:
+        """The contest's status now, or at the moment ``at``."""
+        moment = self._clock() if at is None else at
+        return self._known.get(contest, Contest(slug=contest)).status(moment)
 
     def is_known(self, contest: str, with_votes: Mapping[str, int]) -> bool:
         return contest == self.default or contest in self._known or contest in with_votes

@@ -24,10 +24,12 @@ class SecondCount(msgspec.Struct, frozen=True):
 
 
 class ResultsView(msgspec.Struct, frozen=True):
-    """One contest's live tallies, as of ``checkpoints`` (the last offset counted per
-    partition). ``status``: upcoming, open or closed (a closed contest's results are
-    final). ``stale``: Redis could not be read in time, and this is the last view that was
-    read (at ``as_of``), served instead of an error."""
+    """One contest's tallies. Live: as of ``checkpoints`` (the last offset counted per
+    partition), read at ``as_of``. As of a moment (``?as_of=``): every vote cast up to
+    ``as_of``, from a replay of the log up to ``checkpoints``; ``status`` is the contest's
+    at that moment and ``lag`` 0. ``status``: upcoming, open or closed (a closed contest's
+    results are final). ``stale``: Redis could not be read in time, and this is the last
+    live view that was read (at ``as_of``), served instead of an error."""
 
     contest: str
     status: str
@@ -38,6 +40,9 @@ class ResultsView(msgspec.Struct, frozen=True):
     lag: int
     as_of: datetime
     stale: bool = False
+    # True when these results can no longer change: results as of a moment that no vote
+    # cast by then can still reach the log (``?as_of=``).
+    final: bool = False
 
 
 class ContestView(msgspec.Struct, frozen=True):

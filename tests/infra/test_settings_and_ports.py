@@ -27,7 +27,7 @@ NEEDS = {
     ("serve", "commands"): {"KAFKA_BOOTSTRAP", "COMMAND_HOST", "METRICS_HOST"},
     ("project", "tallies"): {"KAFKA_BOOTSTRAP", "REDIS_URL", "METRICS_HOST"},
     ("project", "audit"): {"KAFKA_BOOTSTRAP", "MONGO_URL", "METRICS_HOST"},
-    ("serve", "queries"): {"REDIS_URL", "MONGO_URL", "QUERY_HOST"},
+    ("serve", "queries"): {"KAFKA_BOOTSTRAP", "REDIS_URL", "MONGO_URL", "QUERY_HOST"},
 }
 NAME = re.compile(r"\bBOLETA_[A-Z0-9_]+\b")
 

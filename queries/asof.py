@@ -1,0 +1,149 @@
+"""Results as of a moment (see domain.asof), computed from the log.
+
+The replay itself is a port: the composition root passes a blocking function
+``(as_of, timeout_s) -> TallyView`` (projections.asof reads the log). This module decides
+when to run it and what to keep:
+
+- a moment in the future is refused (``FutureMomentError``: the service answers 400);
+- one replay runs at a time, in a worker thread, bounded by ``timeout_s`` including the
+  wait for its turn (``AsOfBusyError``, ``TimeoutError``: 503 with ``Retry-After``);
+- results that are final (no vote cast by then can still reach the log) are kept, the
+  ``cache_size`` most recently asked moments, for good; results of a moment too recent to
+  be final are computed afresh, shared only by readers asking within ``FRESH_TTL_S``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from domain.asof import final_after
+from domain.projection import ContestTally, TallyView
+from domain.readmodel import split_album_field
+from queries.cache import Coalescer
+from queries.results import WINDOW_S
+from queries.views import AlbumTally, BandTally, ResultsView, SecondCount
+
+Replay = Callable[[datetime, float], TallyView]
+FRESH_TTL_S = 1.0
+
+
+class FutureMomentError(ValueError):
+    """Results as of a moment that has not come yet."""
+
+
+class AsOfBusyError(Exception):
+    """Other replays held the service for longer than this one may wait."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every contest's tallies as of ``as_of`` (per-second counts only of the ``WINDOW_S``
+    seconds up to it) and the last offset of each partition the replay read."""
+
+    as_of: datetime
+    final: bool
+    contests: dict[str, ContestTally]
+    checkpoints: dict[int, int]
+
+    @classmethod
+    def of(cls, view: TallyView, as_of: datetime, final: bool) -> Snapshot:
+        last = cast_second_of(as_of)
+        contests = {}
+        for contest, tally in view.contests.items():
+            seconds = Counter({s: n for s, n in tally.seconds.items() if last - s < WINDOW_S})
+            contests[contest] = ContestTally(tally.bands, tally.albums, seconds, tally.total)
+        return cls(as_of, final, contests, dict(view.checkpoints))
+
+
+def cast_second_of(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def results_view(snapshot: Snapshot, contest: str, status: str) -> ResultsView:
+    """One contest's results in the live results' shape."""
+    tally = snapshot.contests.get(contest, ContestTally())
+    albums: dict[str, list[AlbumTally]] = {}
+    for field, votes in tally.albums.items():
+        band, album = split_album_field(field)
+        albums.setdefault(band, []).append(AlbumTally(album, votes))
+    bands = [
+        BandTally(band, votes, sorted(albums.get(band, []), key=lambda a: (-a.votes, a.album)))
+        for band, votes in tally.bands.items()
+        if votes
+    ]
+    bands.sort(key=lambda b: (-b.votes, b.band))
+    last = cast_second_of(snapshot.as_of)
+    return ResultsView(
+        contest=contest,
+        status=status,
+        total=tally.total,
+        bands=bands,
+        per_second=[SecondCount(s, tally.seconds[s]) for s in range(last - WINDOW_S + 1, last + 1)],
+        checkpoints={str(p): o for p, o in snapshot.checkpoints.items()},
+        lag=0,
+        as_of=snapshot.as_of,
+        final=snapshot.final,
+    )
+
+
+class ResultsAsOf:
+    def __init__(
+        self,
+        replay: Replay,
+        final_delay: timedelta,
+        timeout_s: float,
+        cache_size: int = 64,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._replay = replay
+        self._final_delay = final_delay  # after a moment, until its results are final
+        self._timeout = timeout_s
+        self._clock = clock
+        self._final: Coalescer[Snapshot] = Coalescer(float("inf"), cache_size)
+        self._fresh: Coalescer[Snapshot] = Coalescer(FRESH_TTL_S, 8)
+        self._turn: asyncio.Semaphore | None = None
+        self.replays = 0  # how many replays ran (for tests and metrics)
+
+    async def snapshot(self, as_of: datetime) -> Snapshot:
+        now = self._clock()
+        if as_of > now:
+            raise FutureMomentError(
+                f"as_of {as_of.isoformat()} is in the future (now {now.isoformat()})"
+            )
+        final = now >= final_after(as_of, self._final_delay)
+        cache = self._final if final else self._fresh
+        return await cache.get(as_of, lambda: self._compute(as_of, final))
+
+    async def _compute(self, as_of: datetime, final: bool) -> Snapshot:
+        deadline = time.monotonic() + self._timeout
+        if self._turn is None:
+            self._turn = asyncio.Semaphore(1)
+        try:
+            await asyncio.wait_for(self._turn.acquire(), self._timeout)
+        except TimeoutError:
+            raise AsOfBusyError(
+                f"other results as of a moment are being computed; none started within "
+                f"{self._timeout:g} s"
+            ) from None
+        try:
+            self.replays += 1
+            left = max(0.0, deadline - time.monotonic())
+            view = await asyncio.to_thread(self._replay, as_of, left)
+        finally:
+            self._turn.release()
+        return Snapshot.of(view, as_of, final)
+
+
+__all__ = [
+    "AsOfBusyError",
+    "FutureMomentError",
+    "Replay",
+    "ResultsAsOf",
+    "Snapshot",
+    "results_view",
+]
