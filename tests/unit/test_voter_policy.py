@@ -66,13 +66,15 @@ def test_voter_id_accepts_exactly_short_ids_of_the_allowed_characters(text: str)
 @given(voter_ids, st.sampled_from(["\x00", "\u202e", " ", "é", "\u0430", "/", "$", "{", "\n"]))
 def test_a_voter_id_with_a_foreign_character_inside_is_refused(voter: str, bad: str) -> None:
     result = voter_id_field(voter[:1] + bad + voter[1:] + "x")
-    assert isinstance(result, FieldViolation) and result.field == "voter_id"
+    assert isinstance(result, FieldViolation)
+    assert result.field == "voter_id"
 
 
 def test_voter_id_that_is_not_text_is_refused_naming_the_field() -> None:
     for value in (None, 7, ["a"], {"$ne": None}):
         result = voter_id_field(value)
-        assert isinstance(result, FieldViolation) and result.field == "voter_id"
+        assert isinstance(result, FieldViolation)
+        assert result.field == "voter_id"
         assert type(value).__name__ in result.description
 
 
@@ -116,7 +118,8 @@ def test_the_policy_is_read_from_the_catalog_file() -> None:
         b'{"contests": [{"slug": "jury", "one_vote_per_voter": true}, {"slug": "open"}]}'
     )
     jury, open_ = catalog.contests
-    assert jury.one_vote_per_voter and not open_.one_vote_per_voter
+    assert jury.one_vote_per_voter
+    assert not open_.one_vote_per_voter
 
 
 def test_an_invalid_voter_id_is_reported_with_the_other_broken_fields() -> None:
@@ -137,11 +140,13 @@ def test_a_voters_votes_share_a_key_and_votes_without_voter_keep_the_vote_id(
     vote_id (same contest, same voter) has the same key as the original."""
     a = decide(msgspec.structs.replace(vote(slug, voter), vote_id=first), context(once(slug)))
     b = decide(msgspec.structs.replace(vote(slug, voter), vote_id=second), context(once(slug)))
-    assert isinstance(a, VoteCast) and isinstance(b, VoteCast)
+    assert isinstance(a, VoteCast)
+    assert isinstance(b, VoteCast)
     assert event_key(a) == event_key(b) == f"{slug}:{voter}"
     assert re.fullmatch(r"[a-z0-9-]+", event_key(a).split(":", 1)[0])
     plain = decide(msgspec.structs.replace(vote(slug), vote_id=first), context(None))
-    assert isinstance(plain, VoteCast) and event_key(plain) == first
+    assert isinstance(plain, VoteCast)
+    assert event_key(plain) == first
 
 
 def test_a_vote_without_voter_encodes_as_before_and_one_with_a_voter_round_trips() -> None:
