@@ -62,7 +62,12 @@ def event_key(event: VoteCast) -> str:
     votes in a contest share a partition, so "first in log order" is well defined; a
     contest id never contains ``:``), else the vote_id. A retry of one vote_id carries the
     same contest and voter, so it lands with the original either way."""
-    return f"{event.contest}:{event.voter_id}" if event.voter_id else event.vote_id
+    return voter_key(event.contest, event.voter_id) if event.voter_id else event.vote_id
+
+
+def voter_key(contest: str, voter_id: str) -> str:
+    """One voter in one contest, as one string (the event key of the voter's votes)."""
+    return f"{contest}:{voter_id}"
 
 
 class FieldViolation(msgspec.Struct, frozen=True, gc=False):
