@@ -204,11 +204,11 @@ def supersede(
     marked = []
     for document in documents:
         voter = document_voter(document)
-        if voter is not None:
-            winner = known.get(voter)
-            if winner is None:
-                known[voter] = first[voter] = document["vote_id"]
-            elif winner != document["vote_id"]:
-                document = {**document, "superseded_by": winner}
-        marked.append(document)
+        winner = None if voter is None else known.setdefault(voter, document["vote_id"])
+        if winner is None or winner == document["vote_id"]:
+            if voter is not None and voter not in counted:
+                first[voter] = document["vote_id"]
+            marked.append(document)
+        else:
+            marked.append({**document, "superseded_by": winner})
     return marked, first
