@@ -60,6 +60,10 @@ class Catalog(msgspec.Struct, frozen=True):
     def by_slug(self) -> Mapping[str, Contest]:
         return {c.slug: c for c in self.contests}
 
+    def counts_voters(self) -> bool:
+        """True when some contest counts one vote per voter."""
+        return any(c.one_vote_per_voter for c in self.contests)
+
 
 def parse_catalog(data: bytes) -> Catalog:
     """A catalog from its JSON text; raises ``msgspec.ValidationError`` naming the bad path."""

@@ -172,3 +172,21 @@ async def test_a_voter_counts_once_through_the_service_kafka_and_both_workers(
         m2: None,
     }
     assert voters == {"jury:alice": a1, "jury:bob": b1}
+
+    # Now that the results count alice, the command side refuses her repeat (best effort)
+    # and still takes a retry of her counted vote and a new voter's first vote.
+    async for stub in serving(settings):
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await stub.CastVote(
+                voting_pb2.CastVoteRequest(vote=ballot(str(uuid.uuid4()), "alice", "Z")),
+                timeout=10,
+            )
+        assert info.value.code() == grpc.StatusCode.ALREADY_EXISTS
+        assert a1 in (info.value.details() or "")
+        retry = await stub.CastVote(voting_pb2.CastVoteRequest(vote=ballot(a1, "alice", "X")))
+        assert retry.vote_id == a1
+        carol = await stub.CastVote(
+            voting_pb2.CastVoteRequest(vote=ballot(str(uuid.uuid4()), "carol", "Z"))
+        )
+        assert carol.event_id
+    assert len(read_all(settings, settings.topic)) == len(messages) + 2, "refused: not logged"
