@@ -155,12 +155,15 @@ def project(
 
 
 @app.command("results")
-def results(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Print the live tallies (per band, per album, total) and the projection lag."""
+def results(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    contest: Annotated[str, typer.Option(help="Contest id; default: the default contest")] = "",
+) -> None:
+    """Print one contest's live tallies (per band, per album, total) and the projection lag."""
     from boleta import ops
     from domain.readmodel import split_album_field
 
-    data = ops.results(_settings())
+    data = ops.results(_settings(), _contest(contest))
     if as_json:
         albums = [
             {"band": b, "album": a, "votes": n}
@@ -169,6 +172,7 @@ def results(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         print(
             json.dumps(
                 {
+                    "contest": data["contest"],
                     "total": data["total"],
                     "bands": data["bands"],
                     "albums": albums,
@@ -179,7 +183,8 @@ def results(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             )
         )
         return
-    table = Table("band", "votes", "share", title=f"{data['total']} votes")
+    title = f"{data['contest']}: {data['total']} votes"
+    table = Table("band", "votes", "share", title=title)
     for band, votes in sorted(data["bands"].items(), key=lambda kv: -kv[1]):
         table.add_row(band, str(votes), f"{votes / max(data['total'], 1):.1%}")
     console.print(table)
@@ -189,11 +194,13 @@ def results(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 @app.command("verify")
 def verify(
     wait: Annotated[float, typer.Option(help="Seconds to wait for the projections.")] = 60.0,
+    contest: Annotated[str, typer.Option(help="Check only this contest; default: all")] = "",
 ) -> None:
-    """Check both read models against the log (invariants 2 and 3); exit 1 on any difference."""
+    """Check both read models against the log (invariants 2 and 3), contest by contest;
+    exit 1 on any difference."""
     from boleta import ops
 
-    report = ops.verify(_settings(), err, wait)
+    report = ops.verify(_settings(), err, wait, _contest(contest) if contest else None)
     for key, value in report.facts.items():
         err.print(f"{key}: {value}")
     for line in report.differences:
@@ -221,6 +228,17 @@ def rebuild(
         f"{result.seconds:.1f}s ({rate:,.0f} events/s), swapped in after {result.swaps_tried} "
         "attempt(s)"
     )
+
+
+def _contest(value: str) -> str:
+    """A contest id as the command side accepts it (empty: the default contest)."""
+    from domain.validation import contest_field
+
+    checked = contest_field(value, _settings().default_contest)
+    if not isinstance(checked, str):
+        err.print(f"[red]error:[/] --contest: {checked.description}")
+        raise typer.Exit(2)
+    return checked
 
 
 def _model(name: str) -> Any:

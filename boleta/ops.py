@@ -28,7 +28,10 @@ from projections.rebuild import RebuildResult, rebuild
 from projections.redis_sink import RedisTallies
 
 
-def results(settings: Settings) -> dict[str, Any]:
+def results(settings: Settings, contest: str = "") -> dict[str, Any]:
+    """One contest's tallies (the default contest's when ``contest`` is empty), its
+    checkpoints and the lag per partition."""
+    name = contest or settings.default_contest
     with redis_client(settings) as client:
         snapshot = RedisTallies(client, tag=settings.tallies_tag).snapshot()
         consumer = replay_consumer(settings.kafka_bootstrap, "results", settings.kafka_security)
@@ -37,19 +40,24 @@ def results(settings: Settings) -> dict[str, Any]:
         finally:
             consumer.close()
     lag = {p: max(0, end - 1 - snapshot["checkpoints"].get(p, -1)) for p, end in ends.items()}
-    return {**snapshot, "lag": lag}
+    empty = {"bands": {}, "albums": {}, "seconds": {}, "total": 0}
+    tally = snapshot["contests"].get(name, empty)
+    return {"contest": name, **tally, "checkpoints": snapshot["checkpoints"], "lag": lag}
 
 
 def _audit_documents(db: Database[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[int, int]]:
     """The live audit log's checkpoints, then its documents (read-only)."""
     collection = live_collection_name(db)
     checkpoints = stored_state(db, collection)[1]
-    projection = {"band": 1, "album": 1, "vote_id": 1, "partition": 1, "offset": 1}
+    projection = {"contest": 1, "band": 1, "album": 1, "vote_id": 1, "partition": 1, "offset": 1}
     return list(db[collection].find({}, projection)), checkpoints
 
 
-def verify(settings: Settings, console: Console, wait_s: float = 60.0) -> checks.Report:
-    """Fold the log and compare it with both read models (invariants 2 and 3)."""
+def verify(
+    settings: Settings, console: Console, wait_s: float = 60.0, contest: str | None = None
+) -> checks.Report:
+    """Fold the log and compare it with both read models (invariants 2 and 3), every
+    contest or only ``contest``."""
     report = checks.Report()
     consumer = replay_consumer(settings.kafka_bootstrap, "verify", settings.kafka_security)
     db = mongo_db(settings)
@@ -78,10 +86,10 @@ def verify(settings: Settings, console: Console, wait_s: float = 60.0) -> checks
     finally:
         consumer.close()
         db.client.close()
-    checks.check_tallies(views["tallies"], snapshot, report)
-    audit_bands = checks.check_audit(views["audit"], documents, audit_cps, report)
+    checks.check_tallies(views["tallies"], snapshot, report, contest)
+    audit_bands = checks.check_audit(views["audit"], documents, audit_cps, report, contest)
     if caught_up:
-        checks.check_agreement(snapshot, audit_bands, report)
+        checks.check_agreement(snapshot, audit_bands, report, contest)
     else:
         report.differences.append(f"the projections did not catch up within {wait_s:.0f}s")
     report.facts = {
@@ -90,6 +98,11 @@ def verify(settings: Settings, console: Console, wait_s: float = 60.0) -> checks
         "audit_documents": len(documents),
         "caught_up": caught_up,
         "distinct_votes_in_log_up_to_tallies_checkpoint": views["tallies"].total,
+        "contests": {
+            name: tally["total"]
+            for name, tally in sorted(snapshot["contests"].items())
+            if contest is None or name == contest
+        },
     }
     return report
 

@@ -11,6 +11,7 @@ from grpc_health.v1 import health_pb2
 from prometheus_client import CollectorRegistry, start_http_server
 
 from boleta import logs
+from boleta.catalog import load_catalog
 from boleta.heap import freeze_startup_objects
 from boleta.settings import Settings
 from commands.handler import CastVoteHandler
@@ -18,16 +19,10 @@ from commands.kafka_log import KafkaVoteLog, producer_config
 from commands.metrics import CommandMetrics
 from commands.redis_voters import RedisCountedVoters
 from commands.server import SERVICE_NAME, create_server
-from domain import Catalog, parse_catalog, vote_cast_codec
+from domain import vote_cast_codec
 
 GRACE_S = 10.0
 log = structlog.get_logger("boleta.commands")
-
-
-def load_catalog(settings: Settings) -> Catalog | None:
-    if not settings.catalog_file:
-        return None
-    return parse_catalog(Path(settings.catalog_file).read_bytes())
 
 
 def load_tls(settings: Settings) -> tuple[bytes, bytes] | None:

@@ -10,6 +10,7 @@ from litestar import Litestar
 from pymongo import AsyncMongoClient
 
 from boleta import logs
+from boleta.catalog import load_catalog
 from boleta.settings import Settings
 from queries.app import QueryConfig, create_app
 from queries.results import RedisResults
@@ -38,7 +39,12 @@ def build_app(settings: Settings) -> Litestar:
             await clients["mongo"].close()
 
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
-    config = QueryConfig(cors_origins=origins, webapp_dir=settings.webapp_dir)
+    config = QueryConfig(
+        cors_origins=origins,
+        webapp_dir=settings.webapp_dir,
+        default_contest=settings.default_contest,
+        catalog=load_catalog(settings),
+    )
     return create_app(config, open_results, open_votes, close)
 
 

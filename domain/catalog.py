@@ -43,6 +43,14 @@ class Contest(msgspec.Struct, frozen=True, kw_only=True):
             return False
         return self.closes_at is None or now < self.closes_at
 
+    def status(self, now: datetime) -> str:
+        """``upcoming`` before it opens, ``closed`` from its close on, ``open`` between."""
+        if self.opens_at is not None and now < self.opens_at:
+            return "upcoming"
+        if self.closes_at is not None and now >= self.closes_at:
+            return "closed"
+        return "open"
+
     def canonical(self, band: str, album: str) -> tuple[str, str] | None:
         """The catalog's spelling of (band, album), matched without regard to case."""
         for entry in self.bands:

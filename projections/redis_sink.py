@@ -151,7 +151,7 @@ class RedisTallies:
                 live += self.contest_keys(contest, LIVE)
                 rebuilt += self.contest_keys(contest)
             args = [len(live), MODEL_KEYS.index(CHECKPOINT) + 1, MODEL_KEYS.index(CONTESTS) + 1]
-            result = self._swap(keys=live + rebuilt, args=args + contests)
+            result = self._swap(keys=live + rebuilt, args=[*args, *contests])
             if int(result[0]) == 1:
                 return True, "swapped"
             if int(result[0]) == 0:

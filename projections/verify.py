@@ -1,14 +1,17 @@
 """Verify the read models against the log (invariants 2 and 3).
 
-2. For every band, the tally equals the number of distinct vote_ids for that band in the
-   log up to the read model's checkpoint; the total equals their sum (also per album).
+2. For every contest and band, the tally equals the number of distinct vote_ids for that
+   band in the log up to the read model's checkpoint; the total equals their sum (also per
+   album).
 3. Once both projections have caught up, the Redis total equals the number of audit
-   documents, and per band they agree.
+   documents, and per contest and band they agree.
+
+Every check is made contest by contest; ``contest`` (when given) limits them to one.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,15 +59,29 @@ def compare_counts(
         report.differences.append(f"... and {len(wrong) - limit} more {what} differences")
 
 
-def check_tallies(view: TallyView, snapshot: Mapping[str, Any], report: Report) -> None:
-    compare_counts("tallies band", view.bands, snapshot["bands"], report)
-    compare_counts("tallies album", view.albums, snapshot["albums"], report)
-    if view.total != snapshot["total"]:
-        report.differences.append(
-            f"tallies total: log says {view.total}, read model has {snapshot['total']}"
-        )
-    if sum(snapshot["bands"].values()) != snapshot["total"]:
-        report.differences.append("tallies total is not the sum of the bands")
+def _contests(*named: Iterable[str], only: str | None = None) -> list[str]:
+    found = set().union(*(set(n) for n in named))
+    return [only] if only is not None else sorted(found)
+
+
+def check_tallies(
+    view: TallyView, snapshot: Mapping[str, Any], report: Report, contest: str | None = None
+) -> None:
+    """Each contest's tallies in the model against the log's (invariant 2)."""
+    stored = snapshot["contests"]
+    empty: dict[str, Any] = {"bands": {}, "albums": {}, "total": 0}
+    for name in _contests(view.contests, stored, only=contest):
+        tally, model = view.contest(name), stored.get(name, empty)
+        compare_counts(f"{name}: tallies band", tally.bands, model["bands"], report)
+        compare_counts(f"{name}: tallies album", tally.albums, model["albums"], report)
+        if tally.total != model["total"]:
+            report.differences.append(
+                f"{name}: tallies total: log says {tally.total}, read model has {model['total']}"
+            )
+        if sum(model["bands"].values()) != model["total"]:
+            report.differences.append(f"{name}: tallies total is not the sum of the bands")
+    if contest is None and sum(t["total"] for t in stored.values()) != snapshot["total"]:
+        report.differences.append("tallies total is not the sum of the contests")
 
 
 def check_audit(
@@ -72,34 +89,49 @@ def check_audit(
     documents: Iterable[Mapping[str, Any]],
     checkpoints: Mapping[int, int],
     report: Report,
-) -> Counter[str]:
+    contest: str | None = None,
+) -> dict[str, Counter[str]]:
     """Audit documents up to the checkpoints must be exactly the first occurrence of each
-    distinct vote_id; returns the audit log's votes per band (all documents)."""
-    bands: Counter[str] = Counter()
-    albums: Counter[str] = Counter()
-    all_bands: Counter[str] = Counter()
+    distinct vote_id; returns the audit log's votes per contest and band (all documents)."""
+    bands: dict[str, Counter[str]] = defaultdict(Counter)
+    albums: dict[str, Counter[str]] = defaultdict(Counter)
+    all_bands: dict[str, Counter[str]] = defaultdict(Counter)
     seen: Counter[str] = Counter()
     for doc in documents:
-        all_bands[doc["band"]] += 1
+        all_bands[doc["contest"]][doc["band"]] += 1
         if doc["offset"] > checkpoints.get(doc["partition"], -1):
             continue
         seen[doc["vote_id"]] += 1
-        bands[doc["band"]] += 1
-        albums[album_field(doc["band"], doc["album"])] += 1
+        bands[doc["contest"]][doc["band"]] += 1
+        albums[doc["contest"]][album_field(doc["band"], doc["album"])] += 1
     doubled = [v for v, n in seen.items() if n > 1]
     if doubled:
         report.differences.append(f"audit: {len(doubled)} vote_ids stored twice, e.g. {doubled[0]}")
-    compare_counts("audit band", view.bands, bands, report)
-    compare_counts("audit album", view.albums, albums, report)
+    for name in _contests(view.contests, bands, only=contest):
+        tally = view.contest(name)
+        compare_counts(f"{name}: audit band", tally.bands, bands[name], report)
+        compare_counts(f"{name}: audit album", tally.albums, albums[name], report)
     return all_bands
 
 
 def check_agreement(
-    snapshot: Mapping[str, Any], audit_bands: Mapping[str, int], report: Report
+    snapshot: Mapping[str, Any],
+    audit_bands: Mapping[str, Mapping[str, int]],
+    report: Report,
+    contest: str | None = None,
 ) -> None:
-    audit_total = sum(audit_bands.values())
-    if snapshot["total"] != audit_total:
+    stored = snapshot["contests"]
+    for name in _contests(stored, audit_bands, only=contest):
+        model = stored.get(name, {"bands": {}, "total": 0})
+        audit = audit_bands.get(name, {})
+        if model["total"] != sum(audit.values()):
+            report.differences.append(
+                f"{name}: caught up, yet Redis counts {model['total']} votes and the audit "
+                f"log {sum(audit.values())}"
+            )
+        compare_counts(f"{name}: Redis vs audit band", model["bands"], audit, report)
+    audit_total = sum(sum(a.values()) for a in audit_bands.values())
+    if contest is None and snapshot["total"] != audit_total:
         report.differences.append(
             f"caught up, yet Redis counts {snapshot['total']} votes and the audit log {audit_total}"
         )
-    compare_counts("Redis vs audit band", snapshot["bands"], audit_bands, report)

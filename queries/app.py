@@ -28,14 +28,17 @@ from litestar.response import Response, ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 from litestar.static_files import create_static_files_router
 
-from domain.validation import MAX_TEXT, MIN_YEAR
+from domain.catalog import Catalog
+from domain.validation import MAX_CONTEST, MAX_TEXT, MIN_YEAR
 from queries.cache import Coalescer
+from queries.contests import Contests
 from queries.results import RedisResults
-from queries.views import Health, ResultsView, VotePage, VoteView
+from queries.views import ContestList, Health, ResultsView, VotePage, VoteView
 from queries.votes import AuditBusyError, BadCursorError, MongoVotes, VoteFilter
 
+CONTEST_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-VOTE_PARAMS = {"band", "album", "year", "since", "until", "limit", "cursor"}
+VOTE_PARAMS = {"contest", "band", "album", "year", "since", "until", "limit", "cursor"}
 POLL_S = 0.25
 HEARTBEAT_S = 15.0
 PAGE_TTL_S = 1.0  # a page is reloaded when older; it may be this plus one load behind
@@ -47,24 +50,29 @@ class QueryConfig:
 
     cors_origins: list[str] = field(default_factory=list)
     webapp_dir: Path | None = None
+    default_contest: str = "main"
+    catalog: Catalog | None = None
 
 
 @dataclass
 class ReadCaches:
     """Identical concurrent reads share one backend call (see queries.cache)."""
 
-    results: Coalescer[ResultsView] = field(default_factory=lambda: Coalescer(POLL_S, 1))
+    results: Coalescer[ResultsView] = field(default_factory=lambda: Coalescer(POLL_S, 64))
+    contests: Coalescer[dict[str, int]] = field(default_factory=lambda: Coalescer(POLL_S, 1))
     pages: Coalescer[VotePage] = field(
         default_factory=lambda: Coalescer(PAGE_TTL_S, 512, serve_stale=True)
     )
 
 
 class ResultsFeed:
-    """One poller per process: reads the results when they change and fans them out to
-    every SSE subscriber (no loop per client)."""
+    """One poller per contest and process: reads the contest's results when they change and
+    fans them out to every SSE subscriber (no loop per client)."""
 
-    def __init__(self, results: RedisResults) -> None:
+    def __init__(self, results: RedisResults, contest: str, contests: Contests) -> None:
         self._results = results
+        self._contest = contest
+        self._contests = contests
         self._subscribers: set[asyncio.Queue[bytes]] = set()
         self._task: asyncio.Task[None] | None = None
         self._last: bytes | None = None
@@ -73,10 +81,12 @@ class ResultsFeed:
         version: tuple[str, ...] = ()
         while True:
             try:
-                current = await self._results.version()
+                status = self._contests.status(self._contest)
+                current = (status, *await self._results.version(self._contest))
                 if current != version:
                     version = current
-                    self._last = msgspec.json.encode(await self._results.read())
+                    view = await self._results.read(self._contest, status)
+                    self._last = msgspec.json.encode(view)
                     for queue in list(self._subscribers):
                         if queue.full():
                             queue.get_nowait()  # a slow client only needs the newest
@@ -110,6 +120,25 @@ class ResultsFeed:
                 await self._task
 
 
+class ResultsFeeds:
+    """The feeds of the contests asked for (only known contests get one)."""
+
+    def __init__(self, results: RedisResults, contests: Contests) -> None:
+        self._results = results
+        self._contests = contests
+        self._feeds: dict[str, ResultsFeed] = {}
+
+    def of(self, contest: str) -> ResultsFeed:
+        feed = self._feeds.get(contest)
+        if feed is None:
+            feed = self._feeds[contest] = ResultsFeed(self._results, contest, self._contests)
+        return feed
+
+    async def close(self) -> None:
+        for feed in self._feeds.values():
+            await feed.close()
+
+
 class MetricsController(PrometheusController):
     """Prometheus text format: not part of the JSON API's schema."""
 
@@ -125,34 +154,120 @@ def _reject_unknown(request: Request[Any, Any, Any], allowed: set[str]) -> None:
         )
 
 
+def _sse(feed: ResultsFeed) -> ServerSentEvent:
+    async def events() -> AsyncGenerator[str | ServerSentEventMessage, None]:
+        async for payload in feed.subscribe():
+            if payload is None:
+                yield ServerSentEventMessage(comment="keep-alive")
+            else:
+                yield payload.decode()
+
+    return ServerSentEvent(events(), event_type="results", retry_duration=3000)
+
+
+async def _results_of(
+    contest: str, results: RedisResults, contests: Contests, caches: ReadCaches
+) -> ResultsView:
+    status = contests.status(contest)
+    return await caches.results.get(
+        ("results", contest, status), lambda: results.read(contest, status)
+    )
+
+
+async def _known(
+    contest: str, results: RedisResults, contests: Contests, caches: ReadCaches
+) -> str:
+    with_votes = await caches.contests.get("contests", results.contests)
+    if not contests.is_known(contest, with_votes):
+        raise NotFoundException(f"no contest {contest!r}: GET /api/v1/contests lists them")
+    return contest
+
+
+ContestId = Annotated[
+    str,
+    Parameter(
+        pattern=CONTEST_PATTERN,
+        max_length=MAX_CONTEST,
+        description="A contest id: lowercase letters, digits and hyphens",
+    ),
+]
+
+
 class ResultsController(Controller):
     path = "/api/v1/results"
     tags = ["results"]  # noqa: RUF012 - Litestar declares it as a plain attribute
 
-    @get("/", summary="Live tallies per band and album, total, offsets and lag")
+    @get("/", summary="The default contest's live tallies per band and album, total, lag")
     async def results(
         self,
         results: NamedDependency[RedisResults],
+        contests: NamedDependency[Contests],
         caches: NamedDependency[ReadCaches],
         request: Request[Any, Any, Any],
     ) -> ResultsView:
         _reject_unknown(request, set())
-        return await caches.results.get("results", results.read)
+        return await _results_of(contests.default, results, contests, caches)
 
-    @get("/stream", summary="The results as Server-Sent Events, one event per change")
+    @get("/stream", summary="The default contest's results as Server-Sent Events")
     async def stream(
-        self, feed: NamedDependency[ResultsFeed], request: Request[Any, Any, Any]
+        self,
+        feeds: NamedDependency[ResultsFeeds],
+        contests: NamedDependency[Contests],
+        request: Request[Any, Any, Any],
     ) -> ServerSentEvent:
         _reject_unknown(request, set())
+        return _sse(feeds.of(contests.default))
 
-        async def events() -> AsyncGenerator[str | ServerSentEventMessage, None]:
-            async for payload in feed.subscribe():
-                if payload is None:
-                    yield ServerSentEventMessage(comment="keep-alive")
-                else:
-                    yield payload.decode()
 
-        return ServerSentEvent(events(), event_type="results", retry_duration=3000)
+class ContestsController(Controller):
+    path = "/api/v1/contests"
+    tags = ["contests"]  # noqa: RUF012 - Litestar declares it as a plain attribute
+
+    @get("/", summary="Every contest: id, title, window, status (upcoming, open, closed), total")
+    async def contests(
+        self,
+        results: NamedDependency[RedisResults],
+        contests: NamedDependency[Contests],
+        caches: NamedDependency[ReadCaches],
+        request: Request[Any, Any, Any],
+    ) -> ContestList:
+        _reject_unknown(request, set())
+        return contests.listing(await caches.contests.get("contests", results.contests))
+
+    @get(
+        "/{contest:str}/results",
+        summary="One contest's live tallies per band and album, total, lag",
+        responses={404: ResponseSpec(None, description="No such contest")},
+    )
+    async def results(
+        self,
+        results: NamedDependency[RedisResults],
+        contests: NamedDependency[Contests],
+        caches: NamedDependency[ReadCaches],
+        request: Request[Any, Any, Any],
+        contest: ContestId,
+    ) -> ResultsView:
+        _reject_unknown(request, set())
+        await _known(contest, results, contests, caches)
+        return await _results_of(contest, results, contests, caches)
+
+    @get(
+        "/{contest:str}/results/stream",
+        summary="One contest's results as Server-Sent Events, one event per change",
+        responses={404: ResponseSpec(None, description="No such contest")},
+    )
+    async def stream(
+        self,
+        results: NamedDependency[RedisResults],
+        contests: NamedDependency[Contests],
+        caches: NamedDependency[ReadCaches],
+        feeds: NamedDependency[ResultsFeeds],
+        request: Request[Any, Any, Any],
+        contest: ContestId,
+    ) -> ServerSentEvent:
+        _reject_unknown(request, set())
+        await _known(contest, results, contests, caches)
+        return _sse(feeds.of(contest))
 
 
 class VotesController(Controller):
@@ -165,6 +280,9 @@ class VotesController(Controller):
         votes: NamedDependency[MongoVotes],
         caches: NamedDependency[ReadCaches],
         request: Request[Any, Any, Any],
+        contest: Annotated[
+            str | None, Parameter(pattern=CONTEST_PATTERN, max_length=MAX_CONTEST)
+        ] = None,
         band: Annotated[str | None, Parameter(max_length=MAX_TEXT, min_length=1)] = None,
         album: Annotated[str | None, Parameter(max_length=MAX_TEXT, min_length=1)] = None,
         year: Annotated[int | None, Parameter(ge=MIN_YEAR, le=9999)] = None,
@@ -177,7 +295,9 @@ class VotesController(Controller):
         for name, moment in (("since", since), ("until", until)):
             if moment is not None and moment.tzinfo is None:
                 raise ValidationException(f"{name} needs a time zone, e.g. 2026-11-27T10:00:00Z")
-        flt = VoteFilter(band=band, album=album, year=year, since=since, until=until)
+        flt = VoteFilter(
+            contest=contest, band=band, album=album, year=year, since=since, until=until
+        )
         try:
             return await caches.pages.get(
                 (flt, limit, cursor), lambda: votes.page(flt, limit, cursor)
@@ -232,22 +352,30 @@ def create_app(
 ) -> Litestar:
     """The app. Clients are opened in the lifespan (by the callables), never at import."""
     state: dict[str, Any] = {}
+    contests = Contests(config.catalog, config.default_contest)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         state["results"] = open_results()
         state["votes"] = open_votes()
-        state["feed"] = ResultsFeed(state["results"])
+        state["feeds"] = ResultsFeeds(state["results"], contests)
         state["caches"] = ReadCaches()
         try:
             yield
         finally:
-            await state["feed"].close()
+            await state["feeds"].close()
             if on_shutdown is not None:
                 await on_shutdown()
 
     prometheus = PrometheusConfig(app_name="boleta_queries", group_path=True)
-    routes: list[Any] = [ResultsController, VotesController, healthz, readyz, MetricsController]
+    routes: list[Any] = [
+        ResultsController,
+        ContestsController,
+        VotesController,
+        healthz,
+        readyz,
+        MetricsController,
+    ]
     if config.webapp_dir is not None and (config.webapp_dir / "index.html").exists():
         routes.append(
             create_static_files_router(
@@ -263,7 +391,8 @@ def create_app(
         dependencies={
             "results": Provide(lambda: state["results"], sync_to_thread=False),
             "votes": Provide(lambda: state["votes"], sync_to_thread=False),
-            "feed": Provide(lambda: state["feed"], sync_to_thread=False),
+            "feeds": Provide(lambda: state["feeds"], sync_to_thread=False),
+            "contests": Provide(lambda: contests, sync_to_thread=False),
             "caches": Provide(lambda: state["caches"], sync_to_thread=False),
         },
         lifespan=[lifespan],

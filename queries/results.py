@@ -12,9 +12,10 @@ from domain.readmodel import (
     ALBUMS,
     BANDS,
     CHECKPOINT,
+    CONTESTS,
     LAG,
     SECONDS,
-    TOTAL,
+    contest_key,
     split_album_field,
     tallies_key,
 )
@@ -31,16 +32,20 @@ class RedisResults:
     def _key(self, name: str) -> str:
         return tallies_key(name, tag=self._tag)
 
-    async def read(self) -> ResultsView:
+    def _contest_key(self, contest: str, name: str) -> str:
+        return contest_key(contest, name, tag=self._tag)
+
+    async def read(self, contest: str, status: str) -> ResultsView:
+        """One contest's results, read in one transaction."""
         now = int(time.time())
         seconds = [str(s) for s in range(now - WINDOW_S + 1, now + 1)]
         async with self._client.pipeline(transaction=True) as pipe:
-            pipe.hgetall(self._key(BANDS))
-            pipe.hgetall(self._key(ALBUMS))
-            pipe.get(self._key(TOTAL))
+            pipe.hgetall(self._contest_key(contest, BANDS))
+            pipe.hgetall(self._contest_key(contest, ALBUMS))
+            pipe.hget(self._key(CONTESTS), contest)
             pipe.hgetall(self._key(CHECKPOINT))
             pipe.hgetall(self._key(LAG))
-            pipe.hmget(self._key(SECONDS), seconds)
+            pipe.hmget(self._contest_key(contest, SECONDS), seconds)
             bands, albums, total, checkpoints, lag, per_second = await pipe.execute()
         by_band: dict[str, list[AlbumTally]] = defaultdict(list)
         for field, votes in albums.items():
@@ -52,6 +57,8 @@ class RedisResults:
         ]
         tallies.sort(key=lambda b: (-b.votes, b.band))
         return ResultsView(
+            contest=contest,
+            status=status,
             total=int(total or 0),
             bands=tallies,
             per_second=[
@@ -62,10 +69,15 @@ class RedisResults:
             as_of=datetime.now(UTC),
         )
 
-    async def version(self) -> tuple[str, ...]:
-        """Cheap change detector: the total and the checkpoints."""
+    async def contests(self) -> dict[str, int]:
+        """Every contest that has votes, with its total."""
+        stored = await self._client.hgetall(self._key(CONTESTS))
+        return {_text(c): int(v) for c, v in stored.items()}
+
+    async def version(self, contest: str) -> tuple[str, ...]:
+        """Cheap change detector: the contest's total and the checkpoints."""
         async with self._client.pipeline(transaction=True) as pipe:
-            pipe.get(self._key(TOTAL))
+            pipe.hget(self._key(CONTESTS), contest)
             pipe.hgetall(self._key(CHECKPOINT))
             total, checkpoints = await pipe.execute()
         return (

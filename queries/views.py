@@ -24,14 +24,34 @@ class SecondCount(msgspec.Struct, frozen=True):
 
 
 class ResultsView(msgspec.Struct, frozen=True):
-    """Live tallies, as of ``checkpoints`` (the last offset counted per partition)."""
+    """One contest's live tallies, as of ``checkpoints`` (the last offset counted per
+    partition). ``status``: upcoming, open or closed (a closed contest's results are
+    final)."""
 
+    contest: str
+    status: str
     total: int
     bands: list[BandTally]
     per_second: list[SecondCount]
     checkpoints: dict[str, int]
     lag: int
     as_of: datetime
+
+
+class ContestView(msgspec.Struct, frozen=True):
+    """A contest: its window (None: no bound), its status now and its votes counted."""
+
+    id: str
+    title: str
+    opens_at: datetime | None
+    closes_at: datetime | None
+    status: str
+    total: int
+
+
+class ContestList(msgspec.Struct, frozen=True):
+    default: str
+    contests: list[ContestView]
 
 
 class VoteView(msgspec.Struct, frozen=True):

@@ -58,6 +58,7 @@ class AuditBusyError(RuntimeError):
 
 
 class VoteFilter(msgspec.Struct, frozen=True, kw_only=True):
+    contest: str | None = None
     band: str | None = None
     album: str | None = None
     year: int | None = None
@@ -86,6 +87,8 @@ def matcher(flt: VoteFilter) -> Callable[[Entry], bool]:
     ever compared: a value like ``{"$ne": null}`` is a string that matches nothing."""
 
     def matches(entry: Entry) -> bool:
+        if flt.contest is not None and entry["c"] != flt.contest:
+            return False
         if flt.band is not None and entry["b"] != flt.band:
             return False
         if flt.album is not None and entry["a"] != flt.album:

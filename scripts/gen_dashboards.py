@@ -27,6 +27,7 @@ from grafana_foundation_sdk.cog import variants
 from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common as kinds
+from grafana_foundation_sdk.models import dashboard as dashboard_models
 from grafana_foundation_sdk.models.dashboard import (
     Dashboard,
     DataSourceRef,
@@ -59,9 +60,22 @@ class RedisQuery(variants.Dataquery):
         }
 
 
+# The dashboard variable of the contest shown (its values: the contests that have votes).
+CONTEST_VAR = "contest"
+
+
 class Redis(Builder[variants.Dataquery]):
-    def __init__(self, command: str, name: str, ref_id: str = "A") -> None:
-        self._query = RedisQuery(ref_id, command, readmodel.tallies_key(name))
+    """A query of one model-wide key, or (``per_contest``) of the chosen contest's key."""
+
+    def __init__(
+        self, command: str, name: str, ref_id: str = "A", per_contest: bool = False
+    ) -> None:
+        key = (
+            readmodel.contest_key(f"${CONTEST_VAR}", name)
+            if per_contest
+            else readmodel.tallies_key(name)
+        )
+        self._query = RedisQuery(ref_id, command, key)
 
     def build(self) -> variants.Dataquery:
         return self._query
@@ -80,9 +94,9 @@ def tallies_dashboard() -> Dashboard:
     # HGETALL returns one wide row: one field per band (per album, per partition).
     bands = (
         bargauge.Panel()
-        .title("Votes per band")
+        .title("Votes per band in $contest")
         .datasource(REDIS)
-        .with_target(Redis("hgetall", readmodel.BANDS))
+        .with_target(Redis("hgetall", readmodel.BANDS, per_contest=True))
         .reduce_options(last_value())
         .orientation(kinds.VizOrientation.HORIZONTAL)
         .display_mode(kinds.BarGaugeDisplayMode.GRADIENT)
@@ -92,9 +106,9 @@ def tallies_dashboard() -> Dashboard:
     )
     albums = (
         bargauge.Panel()
-        .title("Votes per album")
+        .title("Votes per album in $contest")
         .datasource(REDIS)
-        .with_target(Redis("hgetall", readmodel.ALBUMS))
+        .with_target(Redis("hgetall", readmodel.ALBUMS, per_contest=True))
         # Fields are "band<US>album" (readmodel.ALBUM_SEP); show "band - album".
         .with_transformation(
             transform(
@@ -112,9 +126,9 @@ def tallies_dashboard() -> Dashboard:
     )
     total = (
         stat.Panel()
-        .title("Total votes")
+        .title("Votes per contest")
         .datasource(REDIS)
-        .with_target(Redis("get", readmodel.TOTAL))
+        .with_target(Redis("hgetall", readmodel.CONTESTS))
         .reduce_options(last_value())
         .graph_mode(kinds.BigValueGraphMode.NONE)
         .height(6)
@@ -196,12 +210,21 @@ def tallies_dashboard() -> Dashboard:
         .height(8)
         .span(24)
     )
+    contest = (
+        dashboard.QueryVariable(CONTEST_VAR)
+        .label("Contest")
+        .datasource(REDIS)
+        .query(f"HKEYS {readmodel.tallies_key(readmodel.CONTESTS)}")
+        .refresh(dashboard_models.VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(dashboard_models.VariableSort.ALPHABETICAL_ASC)
+    )
     return (
         dashboard.Dashboard("Boleta: live tallies")
         .uid("boleta-tallies")
         .tags(["boleta"])
         .refresh("5s")
         .time("now-15m", "now")
+        .with_variable(contest)
         .with_panel(total)
         .with_panel(lag_now)
         .with_panel(bands)

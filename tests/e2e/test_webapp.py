@@ -7,9 +7,12 @@ import asyncio
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
+import msgspec
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
@@ -56,8 +59,14 @@ class CommandService:
 
 @pytest.fixture
 def stack(isolated: Settings) -> Iterator[tuple[Settings, str]]:
+    with running_stack(isolated) as running:
+        yield running
+
+
+@contextmanager
+def running_stack(isolated: Settings, **changes: str) -> Iterator[tuple[Settings, str]]:
     assert (REPO_ROOT / "webapp" / "dist" / "index.html").exists(), "run `make webapp` first"
-    settings = isolated.replace(command_port=free_port(), query_port=free_port())
+    settings = isolated.replace(command_port=free_port(), query_port=free_port(), **changes)
     commands = CommandService(settings)
     commands.thread.start()
     try:
@@ -71,10 +80,15 @@ def stack(isolated: Settings) -> Iterator[tuple[Settings, str]]:
         commands.close()
 
 
-def cast(settings: Settings, band: str, count: int) -> None:
+def cast(settings: Settings, band: str, count: int, contest: str = "") -> None:
     votes = [
         voting_pb2.Vote(
-            vote_id=str(uuid.uuid4()), band=band, album="En vivo", year="2001", rank=f"{i % 9 + 1}"
+            vote_id=str(uuid.uuid4()),
+            contest=contest,
+            band=band,
+            album="En vivo",
+            year="2001",
+            rank=f"{i % 9 + 1}",
         )
         for i in range(count)
     ]
@@ -118,3 +132,57 @@ def test_results_update_live_and_the_log_filters(stack: tuple[Settings, str]) ->
             expect(row).to_contain_text("Bohemia Suburbana")
         shot(page, "log")
         browser.close()
+
+
+def test_two_contests_side_by_side_and_a_closed_one_is_final(
+    isolated: Settings, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    catalog = {
+        "contests": [
+            {"slug": "main", "title": "Main"},
+            {"slug": "best-album-2025", "title": "Best album 2025"},
+            {"slug": "best-band-ever", "title": "Best band ever"},
+            {"slug": "old-poll", "title": "Old poll", "closes_at": now - timedelta(days=1)},
+        ]
+    }
+    path = tmp_path / "catalog.json"
+    path.write_bytes(msgspec.json.encode(catalog))
+    with running_stack(isolated, catalog_file=str(path)) as (settings, base):
+        cast(settings, "Bohemia Suburbana", 2, contest="best-album-2025")
+        cast(settings, "Alux Nahual", 4, contest="best-band-ever")
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.goto(base + "/")
+            picker = page.get_by_test_id("contest-picker")
+            expect(picker).to_have_value("main", timeout=20_000)
+            expect(page.get_by_test_id("results-empty")).to_be_visible(timeout=20_000)
+
+            picker.select_option("best-album-2025")
+            expect(page).to_have_url(f"{base}/#/?contest=best-album-2025")
+            expect(page.get_by_test_id("contest-title")).to_have_text("Best album 2025")
+            expect(page.get_by_test_id("total")).to_have_text("2", timeout=20_000)
+            expect(page.get_by_test_id("band-row")).to_have_count(1)
+            expect(page.get_by_test_id("band-row").first).to_contain_text("Bohemia Suburbana")
+
+            page.get_by_test_id("contest-picker").select_option("best-band-ever")
+            expect(page.get_by_test_id("total")).to_have_text("4", timeout=20_000)
+            expect(page.get_by_test_id("band-row").first).to_contain_text("Alux Nahual")
+            # Votes arrive in the contest shown, live, and only there.
+            cast(settings, "Alux Nahual", 1, contest="best-band-ever")
+            cast(settings, "Bohemia Suburbana", 1, contest="best-album-2025")
+            expect(page.get_by_test_id("total")).to_have_text("5", timeout=20_000)
+            expect(page.get_by_test_id("results-final")).to_have_count(0)
+            shot(page, "results-contest")
+
+            page.get_by_test_id("contest-picker").select_option("old-poll")
+            expect(page.get_by_test_id("results-final")).to_contain_text(
+                "These results are final.", timeout=20_000
+            )
+            expect(page.get_by_test_id("contest-picker")).to_contain_text("Old poll (closed)")
+            shot(page, "results-closed")
+
+            page.goto(base + "/#/?contest=best-album-2025")
+            expect(page.get_by_test_id("total")).to_have_text("3", timeout=20_000)
+            browser.close()

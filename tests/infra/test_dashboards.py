@@ -44,13 +44,27 @@ def test_the_committed_json_is_what_the_generator_makes() -> None:
 
 
 def test_every_redis_key_queried_is_one_the_projection_writes() -> None:
-    # The keys the tallies sink hands to its Lua script: the ones a batch writes.
-    written = set(RedisTallies(redis.Redis())._keys)  # no connection is made
+    # The keys the tallies sink hands to its Lua script: the ones a batch writes (the
+    # per-contest ones of the contest the dashboard's variable names).
+    sink = RedisTallies(redis.Redis())  # no connection is made
+    written = set(sink._keys) | set(sink.contest_keys("$contest"))
     queried = {t["keyName"] for t in targets() if t["datasource"]["type"] == "redis-datasource"}
     assert queried, "no Redis query in the dashboards"
     assert queried <= written, f"never written: {queried - written}"
-    expected = {readmodel.BANDS, readmodel.ALBUMS, readmodel.TOTAL, readmodel.RATE, readmodel.LAG}
+    expected = {readmodel.CONTESTS, readmodel.RATE, readmodel.LAG}
     assert {readmodel.tallies_key(k) for k in expected} <= queried
+    per_contest = {
+        readmodel.contest_key("$contest", k) for k in (readmodel.BANDS, readmodel.ALBUMS)
+    }
+    assert per_contest <= queried
+
+
+def test_the_tallies_dashboard_picks_a_contest_from_the_read_model() -> None:
+    board = dashboards()["boleta-tallies.json"]
+    (variable,) = board["templating"]["list"]
+    assert (variable["name"], variable["type"]) == ("contest", "query")
+    assert variable["datasource"]["type"] == "redis-datasource"
+    assert variable["query"] == f"HKEYS {readmodel.tallies_key(readmodel.CONTESTS)}"
 
 
 def test_stream_fields_used_are_the_ones_the_projection_adds() -> None:

@@ -22,8 +22,11 @@ from projections.log_reader import end_offsets, replay, replay_consumer
 BANDS = ("Mayfield", "Green Ridge", "Norrtälje", "Sal\u2019sk", "Lien")
 
 
-def make_events(count: int, duplicate_every: int = 0) -> list[VoteCast]:
-    """Valid events; every ``duplicate_every``-th one repeats an earlier vote_id (a retry)."""
+def make_events(
+    count: int, duplicate_every: int = 0, contests: Sequence[str] = ("main",)
+) -> list[VoteCast]:
+    """Valid events, in ``contests`` in turn; every ``duplicate_every``-th one repeats an
+    earlier vote_id (a retry)."""
     now = datetime.now(UTC)
     events: list[VoteCast] = []
     for i in range(count):
@@ -35,7 +38,7 @@ def make_events(count: int, duplicate_every: int = 0) -> list[VoteCast]:
             VoteCast(
                 event_id=new_event_id(at),
                 vote_id=vote_id,
-                contest="main",
+                contest=contests[i % len(contests)],
                 band=BANDS[i % len(BANDS)],
                 album=f"Album {i % 3}",
                 year=2000 + i % 20,

@@ -72,8 +72,9 @@ async def test_seed_file_through_the_service_is_counted_exactly(isolated: Settin
     with running_worker(settings, Model.tallies), running_worker(settings, Model.audit):
         await asyncio.to_thread(wait_for, lambda: caught_up(settings, 1000), 90, "catch-up")
         snapshot = tallies(settings).snapshot()
-        assert snapshot["bands"] == dict(expected)
-        assert snapshot["bands"]["Mayfield"] == 258
+        assert set(snapshot["contests"]) == {settings.default_contest}
+        assert snapshot["contests"][settings.default_contest]["bands"] == dict(expected)
+        assert snapshot["contests"][settings.default_contest]["bands"]["Mayfield"] == 258
         report = await asyncio.to_thread(ops.verify, settings, QUIET, 30)
     assert report.ok, report.differences
     assert report.facts["audit_documents"] == 1000

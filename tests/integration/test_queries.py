@@ -85,17 +85,19 @@ def _all_votes(base: str, params: dict[str, str], limit: int = 200) -> list[dict
 def test_results_match_the_read_model(counted: tuple[Settings, str, list]) -> None:
     settings, base, _ = counted
     body = httpx.get(f"{base}/api/v1/results").json()
-    snapshot = RedisTallies(
-        redis.Redis.from_url(settings.redis_url), tag=settings.tallies_tag
-    ).snapshot()
-    assert body["total"] == snapshot["total"]
+    model = RedisTallies(redis.Redis.from_url(settings.redis_url), tag=settings.tallies_tag)
+    whole = model.snapshot()
+    snapshot = whole["contests"]["main"]
+    assert body["contest"] == "main"
+    assert body["status"] == "open"
+    assert body["total"] == snapshot["total"] == whole["total"]
     assert {b["band"]: b["votes"] for b in body["bands"]} == snapshot["bands"]
     albums = {(b["band"], a["album"]): a["votes"] for b in body["bands"] for a in b["albums"]}
     assert albums == {split_album_field(k): v for k, v in snapshot["albums"].items()}
     assert [b["votes"] for b in body["bands"]] == sorted(
         (b["votes"] for b in body["bands"]), reverse=True
     )
-    assert {int(p): o for p, o in body["checkpoints"].items()} == snapshot["checkpoints"]
+    assert {int(p): o for p, o in body["checkpoints"].items()} == whole["checkpoints"]
     assert body["lag"] == 0
     assert len(body["per_second"]) == 60
 
@@ -195,7 +197,14 @@ def test_health_readiness_schema_and_metrics(served: tuple[Settings, str]) -> No
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"redis": "ok", "mongo": "ok"}
     schema = httpx.get(f"{base}/schema/openapi.json").json()
-    assert {"/api/v1/results", "/api/v1/votes", "/api/v1/votes/{vote_id}"} <= set(schema["paths"])
+    assert {
+        "/api/v1/results",
+        "/api/v1/contests",
+        "/api/v1/contests/{contest}/results",
+        "/api/v1/contests/{contest}/results/stream",
+        "/api/v1/votes",
+        "/api/v1/votes/{vote_id}",
+    } <= set(schema["paths"])
     assert "boleta_queries" in httpx.get(f"{base}/metrics").text
 
 

@@ -131,6 +131,8 @@ def test_a_contest_is_open_from_opens_at_until_just_before_closes_at(
 
     is_open = (opens is None or opens <= 0) and (closes is None or closes > 0)
     assert contest.is_open(NOW) is is_open
+    upcoming = opens is not None and opens > 0
+    assert contest.status(NOW) == ("open" if is_open else "upcoming" if upcoming else "closed")
     if is_open:
         assert isinstance(result, VoteCast)
         assert result.band == ("Radiohead" if strict else "radiohead")

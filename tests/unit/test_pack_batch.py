@@ -1,5 +1,5 @@
-"""The tallies script's packed batch names every message's partition, offset, vote and
-tally keys exactly (projections/redis_sink.pack_batch; tallies.lua reads it)."""
+"""The tallies script's packed batch names every message's partition, offset, vote,
+contest and tally keys exactly (projections/redis_sink.pack_batch; tallies.lua reads it)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,20 @@ from domain.readmodel import album_field
 from projections.redis_sink import pack_batch
 from tests.unit.test_projection_laws import logs
 
+Row = tuple[int, int, str, tuple[str, str, str, int] | None]
 
-def unpacked(packed: bytes) -> list[tuple[int, int, str, tuple[str, str, int] | None]]:
-    names, messages = msgspec.msgpack.decode(packed)
-    triples = [tuple(names[i : i + 3]) for i in range(0, len(names), 3)]
-    rows = []
+
+def unpacked(contests: list[str], packed: bytes) -> list[Row]:
+    order, names, messages = msgspec.msgpack.decode(packed)
+    assert order == contests
+    quads = [
+        (order[names[i] - 1], names[i + 1], names[i + 2], names[i + 3])
+        for i in range(0, len(names), 4)
+    ]
+    rows: list[Row] = []
     for i in range(0, len(messages), 4):
         partition, offset, vote_id, k = messages[i : i + 4]
-        rows.append((partition, offset, vote_id, triples[k - 1] if k else None))
+        rows.append((partition, offset, vote_id, quads[k - 1] if k else None))
     return rows
 
 
@@ -30,18 +36,27 @@ def test_the_packed_batch_holds_every_message_in_order(log: dict) -> None:
             d.partition,
             d.offset,
             d.event.vote_id if d.event else "",
-            (d.event.band, album_field(d.event.band, d.event.album), cast_second(d.event))
+            (
+                d.event.contest,
+                d.event.band,
+                album_field(d.event.band, d.event.album),
+                cast_second(d.event),
+            )
             if d.event
             else None,
         )
         for d in batch
     ]
-    assert unpacked(pack_batch(batch)) == expected
+    assert unpacked(*pack_batch(batch)) == expected
 
 
 @given(logs())
-def test_each_distinct_band_album_and_instant_is_packed_once(log: dict) -> None:
+def test_each_distinct_contest_band_album_and_instant_is_packed_once(log: dict) -> None:
     batch = [Delivered(p, o, e) for p, events in log.items() for o, e in enumerate(events)]
-    names, _ = msgspec.msgpack.decode(pack_batch(batch))
-    distinct = {(d.event.band, d.event.album, d.event.cast_at) for d in batch if d.event}
-    assert len(names) == 3 * len(distinct)
+    contests, packed = pack_batch(batch)
+    order, names, _ = msgspec.msgpack.decode(packed)
+    distinct = {
+        (d.event.contest, d.event.band, d.event.album, d.event.cast_at) for d in batch if d.event
+    }
+    assert len(names) == 4 * len(distinct)
+    assert sorted(order) == sorted({d.event.contest for d in batch if d.event}) == sorted(contests)

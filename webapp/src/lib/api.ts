@@ -18,7 +18,26 @@ export interface PerSecond {
   votes: number
 }
 
+/** upcoming: not open yet; open: accepting votes; closed: the results are final. */
+export type ContestStatus = 'upcoming' | 'open' | 'closed'
+
+export interface Contest {
+  id: string
+  title: string
+  opens_at: string | null
+  closes_at: string | null
+  status: ContestStatus
+  total: number
+}
+
+export interface ContestList {
+  default: string
+  contests: Contest[]
+}
+
 export interface Results {
+  contest?: string
+  status?: ContestStatus
   total: number
   bands: BandResult[]
   per_second: PerSecond[]
@@ -113,6 +132,16 @@ export function voteUrl(voteId: string): string {
 }
 
 export const resultsStreamUrl = `${API_BASE}/results/stream`
+export const contestsUrl = `${API_BASE}/contests`
+
+/** The stream of one contest's results (the default contest's when none is given). */
+export function contestStreamUrl(contest?: string): string {
+  return contest ? `${contestsUrl}/${encodeURIComponent(contest)}/results/stream` : resultsStreamUrl
+}
+
+export function fetchContests(signal?: AbortSignal, fetchImpl?: FetchLike): Promise<ContestList> {
+  return getJson<ContestList>(contestsUrl, signal, fetchImpl)
+}
 
 export function fetchVotes(params: URLSearchParams, signal?: AbortSignal, fetchImpl?: FetchLike): Promise<VotesPage> {
   return getJson<VotesPage>(votesUrl(params), signal, fetchImpl)

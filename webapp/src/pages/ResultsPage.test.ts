@@ -1,11 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { mount } from '@vue/test-utils'
 import ResultsPage from './ResultsPage.vue'
-import { FakeEventSource, makeResults } from '../test/fakes'
+import { FakeEventSource, flush, jsonResponse, makeResults } from '../test/fakes'
+
+const ONE_CONTEST = {
+  default: 'main',
+  contests: [{ id: 'main', title: 'main', opens_at: null, closes_at: null, status: 'open', total: 1500 }],
+}
 
 beforeEach(() => {
   FakeEventSource.instances = []
   vi.stubGlobal('EventSource', FakeEventSource)
+  vi.stubGlobal('fetch', vi.fn(async () => jsonResponse(200, ONE_CONTEST)))
 })
 afterEach(() => {
   vi.useRealTimers()
@@ -89,9 +95,71 @@ describe('ResultsPage', () => {
     wrapper.unmount()
   })
 
+  it('offers no picker when there is one contest', async () => {
+    const wrapper = mount(ResultsPage)
+    await flush()
+    expect(wrapper.find('[data-testid="contest-picker"]').exists()).toBe(false)
+    wrapper.unmount()
+  })
+
   it('closes the stream when leaving the page', () => {
     const wrapper = mount(ResultsPage)
     wrapper.unmount()
     expect(source().closed).toBe(true)
+  })
+})
+
+describe('ResultsPage with several contests', () => {
+  const listing = {
+    default: 'main',
+    contests: [
+      { id: 'main', title: 'Main', opens_at: null, closes_at: null, status: 'open', total: 3 },
+      { id: 'best-band-ever', title: 'Best band ever', opens_at: null, closes_at: '2025-01-01T00:00:00Z', status: 'closed', total: 9 },
+    ],
+  }
+
+  beforeEach(() => {
+    vi.stubGlobal('fetch', vi.fn(async () => jsonResponse(200, listing)))
+  })
+  afterEach(() => {
+    vi.unstubAllGlobals()
+  })
+
+  it("follows the contest in the route and marks a closed contest's results final", async () => {
+    const wrapper = mount(ResultsPage, { props: { query: new URLSearchParams('contest=best-band-ever') } })
+    expect(source().url).toBe('/api/v1/contests/best-band-ever/results/stream')
+    await flush()
+    const picker = wrapper.find<HTMLSelectElement>('[data-testid="contest-picker"]')
+    expect(picker.findAll('option').map((o) => o.text())).toEqual(['Main', 'Best band ever (closed)'])
+    expect(picker.element.value).toBe('best-band-ever')
+    expect(wrapper.find('[data-testid="contest-title"]').text()).toBe('Best band ever')
+    source().send(makeResults({ contest: 'best-band-ever', status: 'closed' }))
+    await wrapper.vm.$nextTick()
+    expect(wrapper.find('[data-testid="results-final"]').text()).toContain('These results are final.')
+    wrapper.unmount()
+  })
+
+  it('shows the default contest without a route contest, and switches on a pick', async () => {
+    const wrapper = mount(ResultsPage, { props: { query: new URLSearchParams() } })
+    expect(source().url).toBe('/api/v1/results/stream')
+    await flush()
+    source().send(makeResults({ contest: 'main', status: 'open' }))
+    await wrapper.vm.$nextTick()
+    expect(wrapper.find('[data-testid="results-final"]').exists()).toBe(false)
+    expect(wrapper.find<HTMLSelectElement>('[data-testid="contest-picker"]').element.value).toBe('main')
+
+    await wrapper.setProps({ query: new URLSearchParams('contest=best-band-ever') })
+    expect(source(0).closed).toBe(true)
+    expect(source(1).url).toBe('/api/v1/contests/best-band-ever/results/stream')
+    expect(wrapper.find('[data-testid="results-loading"]').exists()).toBe(true)
+    wrapper.unmount()
+  })
+
+  it('picking a contest puts it in the address', async () => {
+    const wrapper = mount(ResultsPage, { props: { query: new URLSearchParams() } })
+    await flush()
+    await wrapper.find('[data-testid="contest-picker"]').setValue('best-band-ever')
+    expect(location.hash).toBe('#/?contest=best-band-ever')
+    wrapper.unmount()
   })
 })
