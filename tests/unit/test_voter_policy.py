@@ -6,11 +6,14 @@ from __future__ import annotations
 import re
 import string
 from datetime import UTC, datetime
+from pathlib import Path
 
 import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
+from boleta.client import to_proto
+from boleta.votefile import read_votes
 from domain.catalog import Catalog, Contest, parse_catalog
 from domain.codec import vote_cast_codec
 from domain.decide import DecisionContext, decide
@@ -168,3 +171,15 @@ def test_a_vote_without_voter_encodes_as_before_and_one_with_a_voter_round_trips
     assert isinstance(voted, VoteCast)
     assert codec.decode(codec.encode(voted), dict(codec.headers)) == voted
     assert msgspec.json.decode(codec.encode(voted))["voter_id"] == "alice@example.org"
+
+
+def test_a_vote_file_row_and_the_cli_pass_the_voter_on(tmp_path: Path) -> None:
+    path = tmp_path / "votes.json"
+    path.write_text(
+        '[{"name": "Green Ridge", "album": "Imbituva", "year": "2008", "rank": "7",'
+        ' "contest": "jury", "voter_id": "alice@example.org"},'
+        ' {"name": "Lien", "album": "X", "year": "2001", "rank": "1st"}]'
+    )
+    with_voter, without = (to_proto(v) for v in read_votes(path))
+    assert (with_voter.contest, with_voter.voter_id) == ("jury", "alice@example.org")
+    assert without.voter_id == ""
