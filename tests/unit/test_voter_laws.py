@@ -16,7 +16,7 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-from hypothesis import given, note
+from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.projection import (
@@ -28,7 +28,6 @@ from domain.projection import (
     fold,
     supersede,
 )
-from domain.readmodel import album_field
 from domain.votes import VoteCast, voter_key
 from tests.unit.test_projection_laws import (
     RECENT,
@@ -39,7 +38,8 @@ from tests.unit.test_projection_laws import (
     cast_ats,
     clean_pass,
     event_id_of,
-    schedules,
+    logs_and_schedules,
+    summary_of,
 )
 
 ONCE = ("jury", "fans-choice")  # contests that declared one vote per voter
@@ -93,12 +93,8 @@ def voter_logs(draw: st.DrawFn) -> Log:
     return log
 
 
-@st.composite
-def voter_logs_and_schedules(draw: st.DrawFn) -> tuple[Log, Schedule]:
-    log = draw(voter_logs())
-    schedule = draw(schedules(log))
-    note(f"schedule: {[[(d.partition, d.offset) for d in batch] for batch in schedule]}")
-    return log, schedule
+def voter_logs_and_schedules() -> st.SearchStrategy[tuple[Log, Schedule]]:
+    return logs_and_schedules(voter_logs())
 
 
 # ------------------------------------------------------------------------- the oracle
@@ -123,35 +119,8 @@ def decided(log: Log, upto: dict[int, int] | None = None) -> dict[str, tuple[Del
 
 def oracle(log: Log, upto: dict[int, int] | None = None) -> dict[str, Any]:
     """The tallies of the counted votes only, shaped like ``TallyView.summary()``."""
-    contests: dict[str, dict[str, Counter[Any]]] = {}
-    for vote_id, (item, winner) in decided(log, upto).items():
-        if winner != vote_id:
-            continue
-        event = item.event
-        assert event is not None
-        t = contests.setdefault(
-            event.contest, {"bands": Counter(), "albums": Counter(), "seconds": Counter()}
-        )
-        t["bands"][event.band] += 1
-        t["albums"][album_field(event.band, event.album)] += 1
-        t["seconds"][int(event.cast_at.timestamp())] += 1
-    checkpoints = {
-        p: (len(items) if upto is None else min(len(items), upto.get(p, -1) + 1)) - 1
-        for p, items in log.items()
-    }
-    return {
-        "contests": {
-            c: {
-                "bands": dict(t["bands"]),
-                "albums": dict(t["albums"]),
-                "seconds": dict(t["seconds"]),
-                "total": sum(t["bands"].values()),
-            }
-            for c, t in contests.items()
-        },
-        "total": sum(sum(t["bands"].values()) for t in contests.values()),
-        "checkpoints": {p: o for p, o in checkpoints.items() if o >= 0},
-    }
+    counted = [item.event for v, (item, w) in decided(log, upto).items() if v == w]
+    return summary_of(counted, log, upto)
 
 
 def oracle_voters(log: Log) -> dict[str, dict[str, str]]:
