@@ -17,8 +17,9 @@ import pytest
 import redis
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
+from rich.console import Console
 
-from boleta import serve_commands
+from boleta import ops, serve_commands
 from boleta.serve_projections import Model
 from boleta.settings import Settings
 from domain import vote_cast_codec
@@ -33,6 +34,7 @@ from tests.unit.test_projection_laws import Log, Schedule
 from tests.unit.test_voter_laws import decided, oracle, oracle_voters, voter_logs_and_schedules
 
 Doc = dict[str, Any]
+QUIET = Console(quiet=True)
 CATALOG = {"contests": [{"slug": "jury", "one_vote_per_voter": True}, {"slug": "main"}]}
 
 
@@ -190,3 +192,21 @@ async def test_a_voter_counts_once_through_the_service_kafka_and_both_workers(
         )
         assert carol.event_id
     assert len(read_all(settings, settings.topic)) == len(messages) + 2, "refused: not logged"
+
+    # Rebuilt from the log, both models count the same voters and mark the same votes.
+    with running_worker(settings, Model.tallies), running_worker(settings, Model.audit):
+
+        def carol_counted() -> bool:
+            return tallies.snapshot()["total"] == 5 and counted_audit(settings) == 5
+
+        await asyncio.to_thread(wait_for, carol_counted, 60, "carol's vote counted")
+        for model in (Model.tallies, Model.audit):
+            await asyncio.to_thread(ops.run_rebuild, settings, model, QUIET)
+        report = await asyncio.to_thread(ops.verify, settings, QUIET, 30)
+    assert report.ok, report.differences
+    assert tallies.voters("jury") == {"alice": a1, "bob": b1, "carol": carol.vote_id}
+    with pymongo.MongoClient(settings.mongo_url) as client:
+        db = client[settings.mongo_db]
+        assert live_collection_name(db).startswith("votes_"), "the audit log was rebuilt"
+        marks = {d["vote_id"]: d.get("superseded_by") for d in db[live_collection_name(db)].find()}
+    assert marks == {a1: None, a2: a1, b1: None, m1: None, m2: None, carol.vote_id: None}
