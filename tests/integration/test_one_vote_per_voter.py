@@ -17,6 +17,7 @@ import pytest
 import redis
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
+from pymongo import AsyncMongoClient
 from rich.console import Console
 
 from boleta import ops, serve_commands
@@ -28,6 +29,7 @@ from domain.readmodel import voters_collection
 from projections.mongo_sink import MongoAudit, live_collection_name
 from projections.redis_sink import RedisTallies
 from proto.boleta.v1 import voting_pb2, voting_pb2_grpc
+from queries.votes import MongoVotes, VoteFilter
 from tests.integration.kafka_helpers import free_port, read_all
 from tests.integration.projection_helpers import log_fold, running_worker, wait_for
 from tests.unit.test_projection_laws import Log, Schedule
@@ -174,6 +176,19 @@ async def test_a_voter_counts_once_through_the_service_kafka_and_both_workers(
         m2: None,
     }
     assert voters == {"jury:alice": a1, "jury:bob": b1}
+    # The query API shows the voter and the mark, one vote at a time and in pages.
+    client: AsyncMongoClient[Doc] = AsyncMongoClient(settings.mongo_url, tz_aware=True)
+    try:
+        api = MongoVotes(client, settings.mongo_db)
+        later = await api.by_vote_id(a2)
+        assert later is not None
+        assert (later.voter_id, later.superseded_by) == ("alice", a1)
+        page = await api.page(VoteFilter(), 10, None)
+        shown = {v.vote_id: (v.voter_id, v.superseded_by) for v in page.votes}
+        assert shown[a2] == ("alice", a1)
+        assert shown[a1] == ("alice", None)
+    finally:
+        await client.close()
 
     # Now that the results count alice, the command side refuses her repeat (best effort)
     # and still takes a retry of her counted vote and a new voter's first vote.
