@@ -32,7 +32,6 @@ from proto.boleta.v1 import voting_pb2
 from tests.chaos.checks import SETTLE_S, Row, boleta_verify
 from tests.chaos.conftest import Chaos
 from tests.chaos.load import Ledger
-from tests.chaos.test_faults import progress
 from tests.integration.kafka_helpers import read_all
 from tests.integration.projection_helpers import BANDS, wait_for
 from tests.unit.test_projection_laws import Log
@@ -159,6 +158,19 @@ def check_voters(row: Row, world: Settings, ledger: Ledger) -> list[str]:
         failures.append(f"boleta verify failed: {verified.stdout[-800:]} {verified.stderr[-800:]}")
     row.result = "pass" if not failures else "FAIL: " + "; ".join(failures)
     return failures
+
+
+def progress(chaos: Chaos, fraction: float) -> None:
+    """Wait until ``fraction`` of the votes are answered: acknowledged, or refused because
+    their voter is counted (most repeats are, so acknowledgements alone stay below it)."""
+    ledger = chaos.loads[-1].ledger
+    wait_for(
+        lambda: (
+            len(ledger.acknowledged) + ledger.rejected["already_voted"] >= chaos.votes * fraction
+        ),
+        120,
+        f"{fraction:.0%} of the votes to be answered",
+    )
 
 
 def checked(chaos: Chaos, ledger: Ledger) -> None:
