@@ -17,15 +17,18 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from boleta.catalog import load_catalog
 from boleta.serve_projections import Model, mongo_db, redis_client
 from boleta.settings import Settings
 from domain import vote_cast_codec
+from domain.projection import admit, windows
 from domain.readmodel import NEXT
 from projections import verify as checks
 from projections.log_reader import end_offsets, replay, replay_consumer
 from projections.mongo_sink import MongoAudit, live_collection_name, stored_state
 from projections.rebuild import RebuildResult, rebuild
 from projections.redis_sink import RedisTallies
+from projections.windowed import Windowed
 
 
 def results(settings: Settings, contest: str = "") -> dict[str, Any]:
@@ -81,8 +84,9 @@ def verify(
                     break
                 time.sleep(0.5)
         console.print(f"folding the log ({sum(ends.values())} messages)…")
+        voting = windows(load_catalog(settings))
         views = checks.fold_until(
-            replay(consumer, settings.topic, vote_cast_codec(), ends),
+            (admit(b, voting) for b in replay(consumer, settings.topic, vote_cast_codec(), ends)),
             {"tallies": snapshot["checkpoints"], "audit": audit_cps},
         )
     finally:
@@ -110,6 +114,14 @@ def verify(
 
 
 def run_rebuild(settings: Settings, model: Model, console: Console) -> RebuildResult:
+    """Replay the log into a fresh model and swap it in. The voting windows are the catalog's
+    as loaded now (if it changed since the votes were projected, the rebuilt model follows
+    the new windows, and so does ``boleta verify``)."""
+    windows_now = windows(load_catalog(settings))
+
+    def voting(target: RedisTallies | MongoAudit) -> RedisTallies | MongoAudit | Windowed:
+        return Windowed(target, windows_now) if windows_now else target
+
     consumer = replay_consumer(
         settings.kafka_bootstrap, f"rebuild-{model}", settings.kafka_security
     )
@@ -136,11 +148,15 @@ def run_rebuild(settings: Settings, model: Model, console: Console) -> RebuildRe
                         client, namespace=NEXT, tag=settings.tallies_tag, write_rate=False
                     )
                     target.drop()
-                    return rebuild(consumer, settings.topic, vote_cast_codec(), target, on_progress)
+                    return rebuild(
+                        consumer, settings.topic, vote_cast_codec(), voting(target), on_progress
+                    )
             db = mongo_db(settings)
             stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
             audit = MongoAudit(db, collection=f"votes_{stamp}")
-            result = rebuild(consumer, settings.topic, vote_cast_codec(), audit, on_progress)
+            result = rebuild(
+                consumer, settings.topic, vote_cast_codec(), voting(audit), on_progress
+            )
             time.sleep(2)  # let readers of the retired collection finish
             if result.detail != live_collection_name(db):
                 audit.drop_collection(result.detail)

@@ -15,13 +15,16 @@ from confluent_kafka import Consumer
 from prometheus_client import CollectorRegistry, start_http_server
 
 from boleta import logs
+from boleta.catalog import load_catalog
 from boleta.heap import freeze_startup_objects
 from boleta.settings import Settings
 from domain import vote_cast_codec
+from domain.projection import windows
 from projections.deadletter import DeadLetters
 from projections.metrics import ProjectionMetrics
 from projections.mongo_sink import MongoAudit
 from projections.redis_sink import RedisTallies
+from projections.windowed import Windowed
 from projections.worker import ProjectionWorker, Sink, consumer_config
 
 log = structlog.get_logger("boleta.projections")
@@ -46,9 +49,15 @@ def mongo_db(settings: Settings) -> pymongo.database.Database[dict[str, Any]]:
 
 
 def build_sink(settings: Settings, model: Model) -> Sink:
+    """The read model, admitting only votes cast inside their contest's window (from the
+    catalog this process loaded: a rebuild applies the catalog of its own time)."""
+    sink: RedisTallies | MongoAudit
     if model is Model.tallies:
-        return RedisTallies(redis_client(settings), tag=settings.tallies_tag)
-    return MongoAudit(mongo_db(settings))
+        sink = RedisTallies(redis_client(settings), tag=settings.tallies_tag)
+    else:
+        sink = MongoAudit(mongo_db(settings))
+    voting = windows(load_catalog(settings))
+    return Windowed(sink, voting) if voting else sink
 
 
 def metrics_port(settings: Settings, model: Model) -> int:

@@ -24,6 +24,7 @@ from typing import Any
 
 import msgspec
 
+from domain.catalog import Catalog, Contest
 from domain.readmodel import album_field
 from domain.votes import VoteCast, voter_key
 
@@ -35,6 +36,34 @@ class Delivered(msgspec.Struct, frozen=True):
     partition: int
     offset: int
     event: VoteCast | None
+
+
+def windows(catalog: Catalog | None) -> dict[str, Contest]:
+    """The catalog's contests that have a voting window (the others admit every vote)."""
+    if catalog is None:
+        return {}
+    return {
+        c.slug: c for c in catalog.contests if c.opens_at is not None or c.closes_at is not None
+    }
+
+
+def admit(batch: Sequence[Delivered], windows: Mapping[str, Contest]) -> Sequence[Delivered]:
+    """The batch as the read models see it: a vote cast outside its contest's window (by
+    its own ``cast_at``, never a clock) keeps its position and nothing else, like an
+    undecodable message. So a vote that reached the log after the close (say, through clock
+    skew between command processes) never counts, in any read model, replay or rebuild; a
+    later event of the same vote_id inside the window still would."""
+    if not windows:
+        return batch
+    admitted: list[Delivered] = []
+    for item in batch:
+        event = item.event
+        window = windows.get(event.contest) if event is not None else None
+        if window is not None and event is not None and not window.is_open(event.cast_at):
+            admitted.append(Delivered(item.partition, item.offset, None))
+        else:
+            admitted.append(item)
+    return admitted
 
 
 def cast_second(event: VoteCast) -> int:

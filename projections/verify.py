@@ -16,7 +16,7 @@ Every check is made contest by contest; ``contest`` (when given) limits them to 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +35,7 @@ class Report:
 
 
 def fold_until(
-    log: Iterable[list[Delivered]], limits: Mapping[str, Mapping[int, int]]
+    log: Iterable[Sequence[Delivered]], limits: Mapping[str, Mapping[int, int]]
 ) -> dict[str, TallyView]:
     """One pass over the log, one view per named checkpoint set (offsets <= checkpoint)."""
     views = {name: TallyView() for name in limits}

@@ -185,4 +185,13 @@ def test_two_contests_side_by_side_and_a_closed_one_is_final(
 
             page.goto(base + "/#/?contest=best-album-2025")
             expect(page.get_by_test_id("total")).to_have_text("3", timeout=20_000)
+
+            # The audit log of one contest.
+            page.get_by_test_id("nav-log").click()
+            expect(page.get_by_test_id("vote-row")).to_have_count(8, timeout=20_000)
+            page.get_by_test_id("filter-contest").fill("best-band-ever")
+            page.get_by_test_id("filter-submit").click()
+            expect(page.get_by_test_id("vote-row")).to_have_count(5, timeout=20_000)
+            for row in page.get_by_test_id("vote-row").all():
+                expect(row).to_contain_text("Alux Nahual")
             browser.close()

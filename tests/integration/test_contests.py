@@ -21,6 +21,7 @@ from boleta.serve_projections import Model
 from boleta.settings import Settings
 from domain import VoteCast
 from domain.readmodel import BANDS, contest_key
+from projections.redis_sink import RedisTallies
 from tests.integration.http_helpers import serving
 from tests.integration.kafka_helpers import free_port
 from tests.integration.projection_helpers import make_events, produce, running_worker, wait_for
@@ -203,3 +204,31 @@ def test_a_contest_stream_follows_its_own_votes(
                     break
             assert time.monotonic() < deadline, f"no change arrived; saw {totals}"
     assert totals[0] == before
+
+
+def test_a_vote_cast_after_the_close_never_counts(isolated: Settings, tmp_path: Path) -> None:
+    """Votes that reached the log with a cast_at at or after their contest's close (clock
+    skew between command processes) are in neither read model, before or after a rebuild,
+    and ``boleta verify`` agrees."""
+    events = make_events(80, contests=(CLOSED, "main"))
+    closed_at = sorted(e.cast_at for e in events if e.contest == CLOSED)[20]
+    settings = isolated.replace(catalog_file=str(catalog(tmp_path / "c.json", closed_at)))
+    produce(settings, events)
+    counted = [e for e in events if e.contest != CLOSED or e.cast_at < closed_at]
+    late = len(events) - len(counted)
+    assert late == 20
+    expected = first_per_contest(counted)
+    model = RedisTallies(redis.Redis.from_url(settings.redis_url), tag=settings.tallies_tag)
+    with running_worker(settings, Model.tallies), running_worker(settings, Model.audit):
+        wait_for(lambda: model.snapshot()["checkpoints"] and model.snapshot()["total"] == 60, 60)
+        report = ops.verify(settings, Console(quiet=True), wait_s=30)
+        assert report.ok, report.differences
+        assert report.facts["audit_documents"] == len(counted)
+        ops.run_rebuild(settings, Model.tallies, Console(quiet=True))
+        ops.run_rebuild(settings, Model.audit, Console(quiet=True))
+    snapshot = model.snapshot()
+    assert {c: t["bands"] for c, t in snapshot["contests"].items()} == {
+        c: dict(b) for c, b in expected.items()
+    }
+    assert sum(snapshot["checkpoints"].values()) + 3 == len(events), "late votes still move it"
+    assert ops.verify(settings, Console(quiet=True), wait_s=30).ok

@@ -18,7 +18,7 @@ from boleta.client import cast_batches, to_proto
 from boleta.serve_projections import Model
 from boleta.settings import Settings
 from boleta.votefile import read_votes
-from domain.readmodel import MODEL_KEYS, tallies_key
+from domain.readmodel import LAYOUT, tallies_key
 from projections.mongo_sink import live_collection_name
 from projections.redis_sink import RedisTallies
 from proto.boleta.v1 import voting_pb2_grpc
@@ -114,14 +114,14 @@ def test_a_wiped_tallies_model_heals_from_the_log(isolated: Settings) -> None:
     with running_worker(isolated, Model.tallies):
         wait_for(lambda: tallies(isolated).snapshot()["total"] == 200, 60, "first half")
         client = redis.Redis.from_url(isolated.redis_url)
-        client.delete(*(tallies_key(k, tag=isolated.tallies_tag) for k in MODEL_KEYS))
+        client.delete(*client.keys(f"boleta:{isolated.tallies_tag}:*"))  # Redis lost its data
         produce(isolated, events[200:])
         wait_for(lambda: tallies(isolated).snapshot()["total"] == 400, 60, "healing")
     assert tallies(isolated).snapshot() == log_fold(isolated).summary()
 
 
 def test_rebuild_while_votes_arrive_ends_equal_to_the_live_model(isolated: Settings) -> None:
-    events = make_events(6000, duplicate_every=11)
+    events = make_events(6000, duplicate_every=11, contests=("main", "best-band-ever"))
     produce(isolated, events[:3000])
     keep_going = threading.Event()
 
@@ -186,9 +186,28 @@ def test_wiped_models_heal_even_when_no_vote_arrives(isolated: Settings) -> None
         distinct = log_fold(isolated).total
         wait_for(lambda: caught_up(isolated, distinct), 60, "catch-up")
         client = redis.Redis.from_url(isolated.redis_url)
-        client.delete(*(tallies_key(k, tag=isolated.tallies_tag) for k in MODEL_KEYS))
+        client.delete(*client.keys(f"boleta:{isolated.tallies_tag}:*"))  # Redis lost its data
         with pymongo.MongoClient(isolated.mongo_url) as mongo:
             mongo.drop_database(isolated.mongo_db)
         wait_for(lambda: caught_up(isolated, distinct), 30, "healing while idle")
         report = ops.verify(isolated, QUIET, 30)
     assert report.ok, report.differences
+
+
+def test_a_model_of_the_layout_before_contests_is_replaced_from_the_log(
+    isolated: Settings,
+) -> None:
+    """A tallies model written before per-contest keys (no layout mark) is deleted and
+    rebuilt from the log by the worker, instead of being counted on top of."""
+    produce(isolated, make_events(60, duplicate_every=7, contests=("main", "other")))
+    client = redis.Redis.from_url(isolated.redis_url)
+    tag = isolated.tallies_tag
+    client.hset(tallies_key("meta", tag=tag), mapping={"instance": "old", "created_ms": 1})
+    client.hset(tallies_key("checkpoint", tag=tag), mapping={0: 5, 1: 5, 2: 5})
+    client.hset(tallies_key("bands", tag=tag), mapping={"Mayfield": 9})
+    client.set(tallies_key("total", tag=tag), 9)
+    with running_worker(isolated, Model.tallies):
+        wait_for(lambda: tallies(isolated).snapshot()["total"] == log_fold(isolated).total, 60, "")
+    assert tallies(isolated).snapshot() == log_fold(isolated).summary()
+    assert client.hget(tallies_key("meta", tag=tag), "layout") == LAYOUT.encode()
+    assert not client.exists(tallies_key("bands", tag=tag))

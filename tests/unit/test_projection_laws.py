@@ -18,7 +18,16 @@ from typing import Any
 from hypothesis import given, note
 from hypothesis import strategies as st
 
-from domain.projection import Delivered, TallyView, audit_change, audit_document, fold
+from domain.catalog import Catalog, Contest
+from domain.projection import (
+    Delivered,
+    TallyView,
+    admit,
+    audit_change,
+    audit_document,
+    fold,
+    windows,
+)
 from domain.readmodel import album_field
 from domain.votes import VoteCast
 
@@ -370,3 +379,69 @@ def test_each_contest_counts_only_its_own_votes() -> None:
     assert view.contests["best-album-2025"].bands == Counter({"X": 1})
     assert view.contests["best-band-ever"].bands == Counter({"X": 1, "Y": 1})
     assert view.summary() == oracle(log)
+
+
+# ----------------------------------------------------------- the voting windows
+
+window_bounds = st.none() | st.integers(-2_000_000, 2_000_000).map(
+    lambda us: RECENT + timedelta(microseconds=us)
+)
+
+
+@st.composite
+def catalogs_of_windows(draw: st.DrawFn) -> Catalog:
+    return Catalog(
+        tuple(
+            Contest(slug=c, opens_at=draw(window_bounds), closes_at=draw(window_bounds))
+            for c in CONTESTS
+            if draw(st.booleans())
+        )
+    )
+
+
+def inside(event: VoteCast, catalog: Catalog) -> bool:
+    """The rule, written out: opens_at <= cast_at < closes_at, bounds that are set."""
+    contest = catalog.by_slug().get(event.contest)
+    if contest is None:
+        return True
+    after_open = contest.opens_at is None or contest.opens_at <= event.cast_at
+    return after_open and (contest.closes_at is None or event.cast_at < contest.closes_at)
+
+
+@given(logs_and_schedules(), catalogs_of_windows())
+def test_a_vote_cast_outside_its_contests_window_never_counts(
+    case: tuple[Log, Schedule], catalog: Catalog
+) -> None:
+    """Whatever the schedule, the windowed view equals the oracle of the log in which every
+    vote cast outside its contest's window is a position only; the audit log likewise."""
+    log, schedule = case
+    voting = windows(catalog)
+    view = TallyView()
+    for batch in schedule:
+        view.apply(admit(batch, voting))
+    inside_only: Log = {
+        p: [e if e is not None and inside(e, catalog) else None for e in events]
+        for p, events in log.items()
+    }
+    assert view.summary() == oracle(inside_only)
+    documents = [audit_change(admit(b, voting), {})[0] for b in schedule]
+    assert all(inside(hand_back(d), catalog) for batch in documents for d in batch)
+
+
+def hand_back(document: dict[str, Any]) -> VoteCast:
+    fields = {k: document[k] for k in ("vote_id", "contest", "band", "album", "year", "rank")}
+    return VoteCast(event_id=document["_id"], cast_at=document["cast_at"], **fields)
+
+
+def test_the_window_is_the_vote_cast_at_not_a_clock() -> None:
+    closes = RECENT
+    catalog = Catalog((Contest(slug="main", closes_at=closes),))
+    before = hand_made("e0", "a", "X", "x", closes - timedelta(microseconds=1))
+    at_close = hand_made("e1", "b", "X", "x", closes)
+    retried_inside = hand_made("e2", "b", "Y", "y", closes - timedelta(seconds=1))
+    log: Log = {0: [before, at_close, retried_inside]}
+    view = fold([admit(clean_pass(log), windows(catalog))])
+    assert view.summary()["contests"]["main"]["bands"] == {"X": 1, "Y": 1}
+    assert view.checkpoints == {0: 2}
+    assert windows(None) == {}
+    assert windows(Catalog((Contest(slug="open-ended"),))) == {}

@@ -17,7 +17,7 @@ describe('parseLogQuery / logQueryToParams', () => {
       'band=Led+Zeppelin&album=IV&year=1971&since=2024-01-01T00%3A00%3A00Z&limit=20&cursor=abc%3D%3D&vote=v1',
     )
     const q = parseLogQuery(params)
-    expect(q.filters).toEqual({ band: 'Led Zeppelin', album: 'IV', year: '1971', since: '2024-01-01T00:00:00Z', until: '' })
+    expect(q.filters).toEqual({ contest: '', band: 'Led Zeppelin', album: 'IV', year: '1971', since: '2024-01-01T00:00:00Z', until: '' })
     expect(q).toMatchObject({ cursor: 'abc==', limit: '20', vote: 'v1' })
     expect(parseLogQuery(logQueryToParams(q))).toEqual(q)
   })
@@ -76,11 +76,12 @@ describe('datetime-local conversion', () => {
 })
 
 describe('formToFilters', () => {
-  const form = { band: ' Queen ', album: '', year: ' 1975 ', since: '2024-01-01T00:00', until: '' }
+  const form = { contest: ' Best-Album ', band: ' Queen ', album: '', year: ' 1975 ', since: '2024-01-01T00:00', until: '' }
 
   it('trims and converts times', () => {
     const result = formToFilters(form)
     expect('filters' in result && result.filters).toEqual({
+      contest: 'best-album',
       band: 'Queen',
       album: '',
       year: '1975',
@@ -93,6 +94,12 @@ describe('formToFilters', () => {
     expect(formToFilters({ ...form, year: '19x5' })).toEqual({ error: 'Year must be a whole number.' })
   })
 
+  it('rejects a contest that is not a contest id', () => {
+    expect(formToFilters({ ...form, contest: 'best album' })).toEqual({
+      error: 'Contest is a contest id: lowercase letters, digits and hyphens.',
+    })
+  })
+
   it('rejects since after until', () => {
     const result = formToFilters({ ...form, since: '2024-02-01T00:00', until: '2024-01-01T00:00' })
     expect(result).toEqual({ error: '"Since" must not be later than "Until".' })
@@ -103,7 +110,7 @@ describe('formToFilters', () => {
   })
 
   it('is the inverse of filtersToForm', () => {
-    const filters = { band: 'A', album: 'B', year: '2000', since: '2024-03-04T05:06:07Z', until: '' }
+    const filters = { contest: 'main', band: 'A', album: 'B', year: '2000', since: '2024-03-04T05:06:07Z', until: '' }
     expect(formToFilters(filtersToForm(filters))).toEqual({ filters })
   })
 })

@@ -1,6 +1,8 @@
 // The audit log's URL query <-> filters <-> API parameters.
 
 export interface VoteFilters {
+  /** A contest id; empty: every contest. */
+  contest: string
   band: string
   album: string
   year: string
@@ -18,10 +20,10 @@ export interface LogQuery {
   vote: string | null
 }
 
-export const FILTER_KEYS = ['band', 'album', 'year', 'since', 'until'] as const
+export const FILTER_KEYS = ['contest', 'band', 'album', 'year', 'since', 'until'] as const
 
 export function emptyFilters(): VoteFilters {
-  return { band: '', album: '', year: '', since: '', until: '' }
+  return { contest: '', band: '', album: '', year: '', since: '', until: '' }
 }
 
 function nonEmpty(params: URLSearchParams, key: string): string | null {
@@ -99,11 +101,15 @@ export function rfc3339ToLocalInput(value: string): string {
 /** Form values (since/until as datetime-local) -> filters, or the first problem found. */
 export function formToFilters(form: VoteFilters): { filters: VoteFilters } | { error: string } {
   const filters: VoteFilters = {
+    contest: form.contest.trim().toLowerCase(),
     band: form.band.trim(),
     album: form.album.trim(),
     year: form.year.trim(),
     since: '',
     until: '',
+  }
+  if (filters.contest && !/^[a-z0-9][a-z0-9-]{0,63}$/.test(filters.contest)) {
+    return { error: 'Contest is a contest id: lowercase letters, digits and hyphens.' }
   }
   if (filters.year && !/^-?\d+$/.test(filters.year)) return { error: 'Year must be a whole number.' }
   for (const key of ['since', 'until'] as const) {
