@@ -28,6 +28,7 @@ def cast_one(
             rank=fields["rank"],
             vote_id=fields["vote_id"],
             contest=fields["contest"],
+            voter_id=fields["voter_id"],
         )
     )
 

@@ -325,6 +325,9 @@ def cast(
     rank: Annotated[str | None, typer.Option(help="Rank: 7, 1st, 2nd...")] = None,
     vote_id: Annotated[str, typer.Option(help="Idempotency key (UUID); default: new")] = "",
     contest: Annotated[str, typer.Option(help="Contest id; default: the server's")] = "",
+    voter_id: Annotated[
+        str, typer.Option(help="Who votes; required where one vote per voter counts")
+    ] = "",
     file: Annotated[
         Path | None, typer.Option("--file", help="A JSON file of votes in the seed's format.")
     ] = None,
@@ -359,6 +362,7 @@ def cast(
             rank=rank or "",
             vote_id=vote_id,
             contest=contest,
+            voter_id=voter_id,
         )
     raise typer.Exit(code)
 

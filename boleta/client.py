@@ -37,6 +37,7 @@ def to_proto(vote: SeedVote) -> voting_pb2.Vote:
         album=vote.album,
         year=vote.year,
         rank=vote.rank,
+        voter_id=vote.voter_id,
     )
 
 

@@ -72,7 +72,9 @@ def _audit_documents(db: Database[dict[str, Any]]) -> tuple[list[dict[str, Any]]
     """The live audit log's checkpoints, then its documents (read-only)."""
     collection = live_collection_name(db)
     checkpoints = stored_state(db, collection)[1]
-    projection = {"contest": 1, "band": 1, "album": 1, "vote_id": 1, "partition": 1, "offset": 1}
+    fields = ("contest", "band", "album", "vote_id", "partition", "offset")
+    voters = ("voter_id", "one_vote_per_voter", "superseded_by")  # one vote per voter
+    projection = dict.fromkeys(fields + voters, 1)
     return list(db[collection].find({}, projection)), checkpoints
 
 

@@ -19,6 +19,7 @@ from boleta.settings import Settings
 from commands.handler import CastVoteHandler, utc_now
 from commands.kafka_log import KafkaVoteLog, producer_config
 from commands.metrics import CommandMetrics
+from commands.redis_voters import RedisCountedVoters
 from commands.server import SERVICE_NAME, create_server
 from domain import vote_cast_codec
 
@@ -64,12 +65,20 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     if settings.command_metrics_port:
         start_http_server(settings.command_metrics_port, settings.metrics_host, registry)
     vote_log = build_vote_log(settings)
+    catalog = load_catalog(settings)
+    # One vote per voter: the read model's counted voters, asked only for such contests.
+    voters = (
+        RedisCountedVoters(settings.redis_url, settings.tallies_tag)
+        if catalog is not None and catalog.counts_voters()
+        else None
+    )
     handler = CastVoteHandler(
         vote_log,
         settings.default_contest,
-        load_catalog(settings),
+        catalog,
         settings.command_max_inflight,
         clock(settings),
+        voters=voters,
     )
     address = f"{settings.command_host}:{settings.command_port}"
     server, health = create_server(
@@ -103,6 +112,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     await health.enter_graceful_shutdown()
     await server.stop(GRACE_S)
     unflushed = await vote_log.close(GRACE_S)
+    if voters is not None:
+        await voters.close()
     log.info("stopped", unflushed=unflushed)
 
 

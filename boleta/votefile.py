@@ -16,6 +16,7 @@ class SeedVote(msgspec.Struct, frozen=True):
     rank: str
     vote_id: str = ""
     contest: str = ""
+    voter_id: str = ""  # who votes (one vote per voter contests require it)
 
 
 class VoteFileError(ValueError):

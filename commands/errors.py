@@ -13,6 +13,7 @@ CODES: dict[str, grpc.StatusCode] = {
     "invalid_argument": grpc.StatusCode.INVALID_ARGUMENT,
     "contest_closed": grpc.StatusCode.FAILED_PRECONDITION,
     "unknown_contest": grpc.StatusCode.FAILED_PRECONDITION,
+    "already_voted": grpc.StatusCode.ALREADY_EXISTS,
     "unavailable": grpc.StatusCode.UNAVAILABLE,
     "resource_exhausted": grpc.StatusCode.RESOURCE_EXHAUSTED,
 }

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from commands.ports import Appended, VoteLog
+from commands.ports import Appended, CountedVoters, VoteLog
 from domain import (
     CastVote,
     Catalog,
@@ -25,6 +25,7 @@ from domain import (
 )
 
 MAX_BATCH = 1000
+VOTERS_WITHIN_S = 0.05  # how long a vote may wait for the read model's counted voters
 
 
 class Accepted(msgspec.Struct, frozen=True, gc=False):
@@ -62,8 +63,11 @@ class CastVoteHandler:
         catalog: Catalog | None = None,
         max_inflight: int = 20_000,
         clock: Callable[[], datetime] = utc_now,
+        voters: CountedVoters | None = None,
     ) -> None:
         self._log = log
+        # Asked only when some contest counts one vote per voter: other votes never wait.
+        self._voters = voters if catalog is not None and catalog.counts_voters() else None
         self._default_contest = default_contest
         self._catalog = catalog
         self._max_inflight = max_inflight
@@ -91,6 +95,8 @@ class CastVoteHandler:
     async def cast(self, commands: Sequence[CastVote], within_s: float) -> list[Outcome]:
         """Decide every command; append the accepted ones; wait for the log at most ``within_s``."""
         decisions = self.decide_all(commands)
+        if self._voters is not None:
+            decisions = await self._already_voted(self._voters, decisions, within_s)
         events = [d for d in decisions if isinstance(d, VoteCast)]
         if not events:
             return [d for d in decisions if isinstance(d, Rejection)]
@@ -112,3 +118,38 @@ class CastVoteHandler:
             else:
                 outcomes.append(Rejection(result.reason, result.message))
         return outcomes
+
+    @staticmethod
+    async def _already_voted(
+        voters: CountedVoters, decisions: list[VoteCast | Rejection], within_s: float
+    ) -> list[VoteCast | Rejection]:
+        """Refuse a vote whose voter the results already count with another vote (best
+        effort: a repeat racing the projection is logged, then superseded; ADR 6). A retry
+        of the counted vote itself goes through: it is the same vote."""
+        keys = [
+            (d.contest, d.voter_id)
+            for d in decisions
+            if isinstance(d, VoteCast) and d.one_vote_per_voter
+        ]
+        if not keys:
+            return decisions
+        counted = await voters.counted(keys, min(within_s, VOTERS_WITHIN_S))
+        if not counted:
+            return decisions
+        return [
+            already_voted(d, counted[(d.contest, d.voter_id)])
+            if isinstance(d, VoteCast)
+            and d.one_vote_per_voter
+            and counted.get((d.contest, d.voter_id), d.vote_id) != d.vote_id
+            else d
+            for d in decisions
+        ]
+
+
+def already_voted(event: VoteCast, counted: str) -> Rejection:
+    return Rejection(
+        "already_voted",
+        f"voter {event.voter_id!r} already voted in contest {event.contest!r} "
+        f"(vote_id {counted} is counted); a contest with one vote per voter counts only "
+        "the first",
+    )

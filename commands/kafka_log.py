@@ -22,7 +22,7 @@ from typing import Any
 from confluent_kafka import KafkaError, Message, Producer
 
 from commands.ports import Appended, AppendResult, NotAppended
-from domain import EventCodec, VoteCast
+from domain import EventCodec, VoteCast, event_key
 from domain.asof import timestamp_ms
 
 BUFFER_WAIT_S = 1.0  # how long a full local queue may hold a batch before backpressure
@@ -105,7 +105,7 @@ def _wake_all(waiters: list[_Waiter]) -> None:
 
 
 class KafkaVoteLog:
-    """Appends ``VoteCast`` events to the votes topic, keyed by vote_id."""
+    """Appends ``VoteCast`` events to the votes topic, keyed by ``domain.event_key``."""
 
     def __init__(self, config: dict[str, Any], topic: str, codec: EventCodec[VoteCast]) -> None:
         self._producer = Producer(config)
@@ -165,7 +165,7 @@ class KafkaVoteLog:
                     produce(
                         topic,
                         value=value,
-                        key=event.vote_id.encode(),
+                        key=event_key(event).encode(),
                         headers=headers,
                         # The message's time is its cast time (results as of a moment
                         # find their end of the log by it: domain.asof).

@@ -33,3 +33,18 @@ class VoteLog(Protocol):
         """Append ``events``; one result each, once the log confirmed them or ``within_s``
         ran out."""
         ...
+
+
+class CountedVoters(Protocol):
+    """The read model's answer to "does this voter already have a counted vote?" (one vote
+    per voter, ADR 6). Best effort: a stale or missing answer is allowed; the projections
+    alone make the count exact."""
+
+    async def counted(
+        self, voters: Sequence[tuple[str, str]], within_s: float
+    ) -> dict[tuple[str, str], str]:
+        """(contest, voter_id) -> the vote_id counted for that voter, for the voters that
+        have one; an empty answer when the read model did not answer within ``within_s``."""
+        ...
+
+    async def close(self) -> None: ...

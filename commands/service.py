@@ -25,6 +25,7 @@ def to_command(vote: voting_pb2.Vote) -> CastVote:
         album=vote.album,
         year=vote.year,
         rank=vote.rank,
+        voter_id=vote.voter_id,
     )
 
 

@@ -12,6 +12,7 @@ from domain.votes import (
     FieldViolation,
     Rejection,
     VoteCast,
+    event_key,
 )
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "VoteCast",
     "canonical_uuid",
     "decide",
+    "event_key",
     "normalize_text",
     "parse_catalog",
     "uuid7",

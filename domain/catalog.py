@@ -26,11 +26,14 @@ class Band(msgspec.Struct, frozen=True):
 
 
 class Contest(msgspec.Struct, frozen=True, kw_only=True):
-    """One contest. ``strict``: only the listed bands and albums are valid votes."""
+    """One contest. ``strict``: only the listed bands and albums are valid votes.
+    ``one_vote_per_voter``: every vote must name its voter, and only each voter's first
+    vote in log order counts (ADR 6)."""
 
     slug: str
     title: str = ""
     strict: bool = False
+    one_vote_per_voter: bool = False
     opens_at: datetime | None = None
     closes_at: datetime | None = None
     bands: tuple[Band, ...] = ()
@@ -64,6 +67,10 @@ class Catalog(msgspec.Struct, frozen=True):
 
     def by_slug(self) -> Mapping[str, Contest]:
         return {c.slug: c for c in self.contests}
+
+    def counts_voters(self) -> bool:
+        """True when some contest counts one vote per voter."""
+        return any(c.one_vote_per_voter for c in self.contests)
 
 
 def parse_catalog(data: bytes) -> Catalog:

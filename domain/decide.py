@@ -12,6 +12,7 @@ from domain.validation import (
     rank_field,
     text_field,
     vote_id_field,
+    voter_id_field,
     year_field,
 )
 from domain.votes import CastVote, FieldViolation, Rejection, VoteCast
@@ -40,6 +41,8 @@ def decide(command: CastVote, context: DecisionContext) -> VoteCast | Rejection:
     rank = rank_field(command.rank)
     vote_id = vote_id_field(command.vote_id)
     contest = contest_field(command.contest, context.default_contest)
+    # Most votes name no voter: they skip the voter_id check altogether.
+    voter_id = voter_id_field(command.voter_id) if command.voter_id != "" else None
 
     if not (
         isinstance(band, str)
@@ -48,14 +51,25 @@ def decide(command: CastVote, context: DecisionContext) -> VoteCast | Rejection:
         and isinstance(year, int)
         and isinstance(rank, int)
         and not isinstance(vote_id, FieldViolation)
+        and not isinstance(voter_id, FieldViolation)
     ):
-        fields = (vote_id, contest, band, album, year, rank)
+        fields = (vote_id, contest, voter_id, band, album, year, rank)
         return invalid(*(v for v in fields if isinstance(v, FieldViolation)))
 
+    once = False
     if context.catalog is not None:
         entry = context.catalog.by_slug().get(contest)
         if entry is None:
             return Rejection("unknown_contest", f"contest {contest!r} does not exist")
+        once = entry.one_vote_per_voter
+        if once and voter_id is None:
+            return invalid(
+                FieldViolation(
+                    "voter_id",
+                    f"contest {contest!r} counts one vote per voter: voter_id is required; "
+                    "send your identity system's id for the voter",
+                )
+            )
         checked = _check_catalog(entry, band, album, context.now)
         if isinstance(checked, Rejection):
             return checked
@@ -70,6 +84,8 @@ def decide(command: CastVote, context: DecisionContext) -> VoteCast | Rejection:
         year=year,
         rank=rank,
         cast_at=context.now,
+        voter_id=voter_id or "",
+        one_vote_per_voter=once,
     )
 
 

@@ -6,6 +6,13 @@ or below it is skipped, and (2) a vote_id already counted is never counted again
 first occurrence in the log wins; with key = vote_id all occurrences share a partition,
 so "first" is well defined). The Redis Lua script and the Mongo sink implement these laws;
 :class:`TallyView` is their executable specification.
+
+One vote per voter (ADR 6): a vote stamped ``one_vote_per_voter`` counts only if it is the
+first decided vote of its voter in its contest; a later one is *superseded* by the counted
+one: kept in the audit log with ``superseded_by``, counted nowhere. A vote_id is decided
+once, at its first occurrence (counted or superseded): its retries change nothing. With
+key = contest:voter_id all of a voter's votes share a partition, so "first" is well
+defined, and the same under any redelivery, batch split, crash or rebuild.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import msgspec
 
 from domain.catalog import Catalog, Contest
 from domain.readmodel import album_field
-from domain.votes import VoteCast
+from domain.votes import VoteCast, voter_key
 
 
 class Delivered(msgspec.Struct, frozen=True):
@@ -64,6 +71,12 @@ def cast_second(event: VoteCast) -> int:
     return int(event.cast_at.timestamp())
 
 
+def voter_of(event: VoteCast) -> str | None:
+    """The voter whose first vote alone counts, or None when the vote is not under one vote
+    per voter (no policy, or no voter named)."""
+    return event.voter_id if event.one_vote_per_voter and event.voter_id else None
+
+
 @dataclass
 class ContestTally:
     """One contest's tallies."""
@@ -71,7 +84,19 @@ class ContestTally:
     bands: Counter[str] = field(default_factory=Counter)
     albums: Counter[str] = field(default_factory=Counter)
     seconds: Counter[int] = field(default_factory=Counter)
+    voters: dict[str, str] = field(default_factory=dict)  # voter -> the vote_id counted
     total: int = 0
+
+    def admits(self, event: VoteCast) -> bool:
+        """False for a later vote of a voter already counted (one vote per voter); else the
+        voter, if any, is recorded as counted with this vote."""
+        voter = voter_of(event)
+        if voter is None:
+            return True
+        if voter in self.voters:
+            return False
+        self.voters[voter] = event.vote_id
+        return True
 
     def count(self, event: VoteCast) -> None:
         self.bands[event.band] += 1
@@ -91,13 +116,15 @@ class ContestTally:
 @dataclass
 class TallyView:
     """The tallies read model in memory: what Redis holds, as plain Python. One model holds
-    every contest: one checkpoint and one counted set (a vote_id counts once, in the
-    contest of its first occurrence), and each contest's own tallies.
+    every contest: one checkpoint and one set of decided vote_ids (a vote_id is decided
+    once, at its first occurrence, in its contest), and each contest's own tallies and
+    counted voters.
 
     ``as_of``: the results as of that moment. Every law applies as in the live view (a
-    vote claims its vote_id whenever it was cast); a counted vote enters the tallies only
-    if it was cast at or before ``as_of``. So the results as of any moment are the live
-    results restricted to the votes cast by then, and equal them once every vote is."""
+    vote claims its vote_id, and its voter, whenever it was cast); a counted vote enters
+    the tallies only if it was cast at or before ``as_of``. So the results as of any moment
+    are the live results restricted to the votes cast by then, and equal them once every
+    vote is."""
 
     checkpoints: dict[int, int] = field(default_factory=dict)
     counted: set[str] = field(default_factory=set)
@@ -119,9 +146,12 @@ class TallyView:
             if event is None or event.vote_id in self.counted:
                 continue
             self.counted.add(event.vote_id)
+            tally = self.contest(event.contest)
+            if not tally.admits(event):
+                continue  # superseded by the voter's counted vote
             if self.as_of is not None and event.cast_at > self.as_of:
-                continue
-            self.contest(event.contest).count(event)
+                continue  # counted live, but cast after the moment asked about
+            tally.count(event)
             self.total += 1
             counted += 1
         return counted
@@ -149,10 +179,11 @@ def fold(deliveries: Iterable[Sequence[Delivered]], as_of: datetime | None = Non
 
 
 def audit_document(item: Delivered) -> dict[str, Any]:
-    """The audit log's document of one counted vote: ``_id`` = event_id, position kept."""
+    """The audit log's document of one decided vote: ``_id`` = event_id, position kept;
+    ``voter_id`` and ``one_vote_per_voter`` only when set (see :func:`supersede`)."""
     event = item.event
     assert event is not None
-    return {
+    document = {
         "_id": event.event_id,
         "vote_id": event.vote_id,
         "contest": event.contest,
@@ -164,6 +195,11 @@ def audit_document(item: Delivered) -> dict[str, Any]:
         "partition": item.partition,
         "offset": item.offset,
     }
+    if event.voter_id:
+        document["voter_id"] = event.voter_id
+    if voter_of(event) is not None:
+        document["one_vote_per_voter"] = True
+    return document
 
 
 def audit_change(
@@ -184,3 +220,34 @@ def audit_change(
         seen.add(item.event.vote_id)
         documents.append(audit_document(item))
     return documents, moved
+
+
+def document_voter(document: Mapping[str, Any]) -> str | None:
+    """The voter key of an audit document under one vote per voter, else None."""
+    if not document.get("one_vote_per_voter"):
+        return None
+    return voter_key(document["contest"], document["voter_id"])
+
+
+def supersede(
+    documents: Sequence[dict[str, Any]], counted: Mapping[str, str]
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """One vote per voter in the audit log. ``documents`` as :func:`audit_change` made them
+    (log order per partition); ``counted``: voter key -> the vote_id already counted for
+    that voter, as stored, for the voters of these documents. Returns the documents, each
+    later vote of a counted voter marked ``superseded_by`` that vote_id, and the voters
+    this batch counts first (to be stored before the documents). A redelivered counted vote
+    finds itself in ``counted`` and stays counted: the result is the same under redelivery."""
+    known = dict(counted)
+    first: dict[str, str] = {}
+    marked = []
+    for document in documents:
+        voter = document_voter(document)
+        winner = None if voter is None else known.setdefault(voter, document["vote_id"])
+        if winner is None or winner == document["vote_id"]:
+            if voter is not None and voter not in counted:
+                first[voter] = document["vote_id"]
+            marked.append(document)
+        else:
+            marked.append({**document, "superseded_by": winner})
+    return marked, first

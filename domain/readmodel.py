@@ -7,7 +7,8 @@ can touch them all, also on Redis Cluster. A rebuild writes the same keys under
 
 The model holds every contest: model-wide keys (checkpoint, counted, meta, total, the
 ``contests`` hash of each contest's votes) and, per contest, its own tallies under
-``boleta:{tallies}:c:<contest>:`` (``bands``, ``albums``, ``seconds``). A contest id is a
+``boleta:{tallies}:c:<contest>:`` (``bands``, ``albums``, ``seconds``, and ``voters``: the
+voter -> vote_id counted of a one-vote-per-voter contest). A contest id is a
 slug (lowercase letters, digits, hyphens), so it never contains ``:``.
 """
 
@@ -35,7 +36,8 @@ LEGACY_KEYS = ("bands", "albums", "seconds")
 BANDS = "bands"  # HASH band -> votes
 ALBUMS = "albums"  # HASH band + ALBUM_SEP + album -> votes
 SECONDS = "seconds"  # HASH unix second of cast_at -> votes
-CONTEST_KEYS = (BANDS, ALBUMS, SECONDS)
+VOTERS = "voters"  # HASH voter_id -> the vote_id counted (one vote per voter; ADR 6)
+CONTEST_KEYS = (BANDS, ALBUMS, SECONDS, VOTERS)  # tallies.lua relies on this order
 
 # Operational keys (live only; not part of the model, not swapped by a rebuild).
 RATE = "rate"  # STREAM, one entry per applied batch: votes, total, lag (Grafana: XRANGE)
@@ -69,3 +71,8 @@ AUDIT_COLLECTION = "votes"
 READMODELS_COLLECTION = "readmodels"  # {_id: "audit", collection: <live collection name>}
 AUDIT_POINTER_ID = "audit"
 CHECKPOINTS_COLLECTION = "checkpoints"  # {_id: "<collection>:<partition>", offset}
+
+
+def voters_collection(audit_collection: str) -> str:
+    """One vote per voter (ADR 6): {_id: "<contest>:<voter_id>", vote_id: counted vote}."""
+    return f"{audit_collection}_voters"

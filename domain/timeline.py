@@ -7,7 +7,8 @@ a handful of lookups on any MongoDB-protocol server.
 
 One document per partition and block of ``BLOCK`` offsets:
 ``{_id: "p<partition>:<block>", e: {"o<offset>": {i: event_id, v: vote_id, c: contest,
-b: band, a: album, y: year, r: rank, t: cast_at}}}``: all a page shows, ordered and
+b: band, a: album, y: year, r: rank, t: cast_at[, w: voter_id][, s: superseded_by]}}}``:
+all a page shows, ordered and
 filtered without reading the audit documents. Blocks stay small on purpose: FerretDB's
 cost to read a document grows faster than its size. The newest block of a partition follows
 from the audit log's checkpoint. Writing a vote again sets the same field to the same
@@ -61,6 +62,10 @@ def timeline_change(
             "r": doc["rank"],
             "t": doc["cast_at"],
         }
+        if "voter_id" in doc:
+            entry["w"] = doc["voter_id"]
+        if "superseded_by" in doc:
+            entry["s"] = doc["superseded_by"]
         key = block_key(int(doc["partition"]), int(doc["offset"]))
         blocks.setdefault(key, {})[entry_field(int(doc["offset"]))] = entry
     return blocks

@@ -18,6 +18,7 @@ MAX_RAW_TEXT = 4096  # longer input is refused before any normalization work
 MIN_YEAR = 1900
 MAX_RANK = 10_000
 MAX_CONTEST = 64
+MAX_VOTER_ID = 128
 # Votes repeat the same few names, years and ranks: their checks are memoized in bounded
 # caches (pure functions of their arguments). Only short text is kept, so a cache holds
 # at most CACHE_SIZE * CACHEABLE_TEXT characters.
@@ -27,6 +28,9 @@ CACHEABLE_TEXT = 256
 _RANK = re.compile(r"(\d{1,9})(st|nd|rd|th)?", re.IGNORECASE | re.ASCII)
 _YEAR = re.compile(r"[0-9]{1,9}")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+# An opaque id from the caller's identity system: ASCII letters, digits and . _ : @ -
+# (e-mail-like, URN-like and UUID ids fit; no spaces, no control or look-alike characters).
+_VOTER_ID = re.compile(r"[A-Za-z0-9._:@-]+", re.ASCII)
 # Invisible format characters that are legitimate inside words and emoji sequences.
 _ALLOWED_FORMAT = {"\u200c", "\u200d"}
 
@@ -175,3 +179,23 @@ def contest_field(value: object, default: str) -> str | FieldViolation:
             f"hyphens (at most {MAX_CONTEST}), or leave it empty for the default contest",
         )
     return slug
+
+
+def voter_id_field(value: object) -> str | FieldViolation | None:
+    """The voter_id, trimmed; None when absent. Case is kept: ids are opaque."""
+    if not isinstance(value, str):
+        return FieldViolation("voter_id", f"voter_id must be text, got {type(value).__name__}")
+    text = value.strip()
+    if not text:
+        return None
+    if len(text) > MAX_VOTER_ID:
+        return FieldViolation(
+            "voter_id", f"voter_id is {len(text)} characters; at most {MAX_VOTER_ID}"
+        )
+    if not _VOTER_ID.fullmatch(text):
+        return FieldViolation(
+            "voter_id",
+            f"voter_id {text[:40]!r} has a character other than ASCII letters, digits "
+            "and . _ : @ -; send your identity system's id for the voter",
+        )
+    return text

@@ -20,7 +20,8 @@ class CastVote(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
     ``year`` and ``rank`` may come as numbers or as text ("2008", "7", "1st", "2th");
     an empty ``vote_id`` asks the server to assign one, an empty ``contest`` means the
-    configured default contest.
+    configured default contest, an empty ``voter_id`` means no voter (refused in a contest
+    that declares one vote per voter).
     """
 
     band: str
@@ -29,13 +30,19 @@ class CastVote(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     rank: int | str
     vote_id: str = ""
     contest: str = ""
+    voter_id: str = ""
 
 
-class VoteCast(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """A counted vote: immutable, on the ``votes`` topic, keyed by ``vote_id``.
+class VoteCast(msgspec.Struct, frozen=True, kw_only=True, gc=False, omit_defaults=True):
+    """A cast vote: immutable, on the ``votes`` topic, keyed by :func:`event_key`.
 
     ``event_id`` is a UUIDv7 assigned by the server; ``vote_id`` is the client's
     idempotency key (a retry carries the same one); ``cast_at`` is the server's UTC clock.
+    ``voter_id`` is who voted ("" when the client named no voter); ``one_vote_per_voter``
+    records that the vote's contest declared that policy when the vote was cast, so the
+    projections count only the voter's first vote in log order (ADR 6). Both are left out
+    of the JSON when unset, so a vote without a voter encodes as before (schema version 1;
+    a reader that predates them would ignore them, see ADR 6).
     """
 
     event_id: str
@@ -46,6 +53,21 @@ class VoteCast(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     year: int
     rank: int
     cast_at: datetime
+    voter_id: str = ""
+    one_vote_per_voter: bool = False
+
+
+def event_key(event: VoteCast) -> str:
+    """The Kafka message key: ``<contest>:<voter_id>`` when the vote names a voter (a voter's
+    votes in a contest share a partition, so "first in log order" is well defined; a
+    contest id never contains ``:``), else the vote_id. A retry of one vote_id carries the
+    same contest and voter, so it lands with the original either way."""
+    return voter_key(event.contest, event.voter_id) if event.voter_id else event.vote_id
+
+
+def voter_key(contest: str, voter_id: str) -> str:
+    """One voter in one contest, as one string (the event key of the voter's votes)."""
+    return f"{contest}:{voter_id}"
 
 
 class FieldViolation(msgspec.Struct, frozen=True, gc=False):
@@ -60,7 +82,8 @@ class Rejection(msgspec.Struct, frozen=True, gc=False):
 
     ``invalid_argument``: the command itself is wrong (see ``violations``);
     ``contest_closed`` / ``unknown_contest``: the command is well formed but cannot be
-    accepted now (a failed precondition).
+    accepted now (a failed precondition); ``already_voted``: one vote per voter, and the
+    results already count a vote of this voter.
     """
 
     reason: str

@@ -8,6 +8,13 @@ and no change streams: the same code runs on FerretDB v1 and on MongoDB.
 
 The live collection is named by a pointer document (``readmodels``/``audit``), so a
 rebuild can swap a fresh collection in with one atomic update.
+
+One vote per voter (ADR 6): ``<collection>_voters`` holds, per voter of such a contest,
+the vote_id counted (``_id`` = contest:voter_id). Before a batch's documents, the sink reads
+its voters, marks later votes ``superseded_by`` (``domain.projection.supersede``) and
+inserts the voters it counts first. A voter's votes share a partition and are applied in
+log order, so the first stored is the first in the log; a crash before the documents
+replays the batch, which finds its own counted votes stored and marks the same way.
 """
 
 from __future__ import annotations
@@ -21,12 +28,13 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
-from domain.projection import Delivered, audit_change
+from domain.projection import Delivered, audit_change, document_voter, supersede
 from domain.readmodel import (
     AUDIT_COLLECTION,
     AUDIT_POINTER_ID,
     CHECKPOINTS_COLLECTION,
     READMODELS_COLLECTION,
+    voters_collection,
 )
 from domain.timeline import ENTRIES_FIELD, timeline_change, timeline_collection, vote_key
 
@@ -122,6 +130,7 @@ class MongoAudit:
         if not marker:
             return None  # the audit log was wiped under us: re-seek (to 0) and heal
         documents, moved = audit_change(batch, stored)
+        documents = self._supersede(self._db[voters_collection(collection)], documents)
         inserted, counted = self._insert(self._db[collection], documents)
         timeline = self._db[timeline_collection(collection)]
         writes = timeline_writes(counted)
@@ -151,6 +160,26 @@ class MongoAudit:
         return self._resolve() != self.current or not self._stored(self.current)[0]
 
     @staticmethod
+    def _supersede(voters: Collection[Doc], documents: list[Doc]) -> list[Doc]:
+        """The documents with later votes of a counted voter marked; the voters counted first
+        by this batch stored (before the documents, so a crash in between replays alike)."""
+        keys = sorted({k for k in map(document_voter, documents) if k is not None})
+        if not keys:
+            return documents
+        for _ in range(3):
+            stored = {d["_id"]: d["vote_id"] for d in voters.find({"_id": {"$in": keys}})}
+            marked, first = supersede(documents, stored)
+            if not first:
+                return marked
+            try:
+                voters.insert_many([{"_id": k, "vote_id": v} for k, v in first.items()])
+                return marked
+            except BulkWriteError as exc:  # another worker of this partition got there first
+                if any(e.get("code") != DUPLICATE_KEY for e in exc.details["writeErrors"]):
+                    raise
+        raise RuntimeError("the voters of a batch kept changing under the audit worker")
+
+    @staticmethod
     def _insert(collection: Collection[Doc], documents: list[Doc]) -> tuple[int, list[Doc]]:
         """Insert; returns (documents inserted now, documents counted in the log). A
         duplicate ``_id`` is this very vote, inserted before a crash or redelivery: counted.
@@ -174,7 +203,9 @@ class MongoAudit:
             return int(exc.details.get("nInserted", 0)), counted
 
     def count(self, collection: str | None = None) -> int:
-        return int(self._db[collection or self._resolve()].count_documents({}))
+        """The votes counted: the documents not superseded (ADR 6)."""
+        found = self._db[collection or self._resolve()]
+        return int(found.count_documents({"superseded_by": {"$exists": False}}))
 
     def swap_in(self) -> tuple[bool, str]:
         """Point the live audit log at this (fixed) collection if it is at or past the live
@@ -204,4 +235,5 @@ class MongoAudit:
     def _drop(self, name: str) -> None:
         self._db.drop_collection(name)
         self._db.drop_collection(timeline_collection(name))
+        self._db.drop_collection(voters_collection(name))
         self._checkpoints.delete_many({"collection": name})

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 import redis
 
-from domain.projection import Delivered, cast_second
+from domain.projection import Delivered, cast_second, voter_of
 from domain.readmodel import (
     CHECKPOINT,
     CONTEST_KEYS,
@@ -33,6 +33,7 @@ from domain.readmodel import (
     RATE_MAXLEN,
     TALLIES_TAG,
     TOTAL,
+    VOTERS,
     album_field,
     contest_key,
     tallies_key,
@@ -77,7 +78,8 @@ class RedisTallies:
         return tallies_key(name, self.namespace, self.tag)
 
     def contest_keys(self, contest: str, namespace: str | None = None) -> list[str]:
-        """The contest's own keys (bands, albums, seconds), in ``CONTEST_KEYS`` order."""
+        """The contest's own keys (bands, albums, seconds, voters), in ``CONTEST_KEYS``
+        order."""
         ns = self.namespace if namespace is None else namespace
         return [contest_key(contest, k, ns, self.tag) for k in CONTEST_KEYS]
 
@@ -172,7 +174,7 @@ class RedisTallies:
                 pipe.get(self.key(TOTAL))
                 pipe.hgetall(self.key(CHECKPOINT))
                 for contest in known:
-                    for key in self.contest_keys(contest):
+                    for key in self.contest_keys(contest)[:3]:  # not the voters
                         pipe.hgetall(key)
                 stored, total, checkpoints, *per_contest = pipe.execute()
             found = {_text(c): int(v) for c, v in stored.items()}
@@ -196,6 +198,11 @@ class RedisTallies:
             "checkpoints": {int(k): int(v) for k, v in checkpoints.items()},
         }
 
+    def voters(self, contest: str) -> dict[str, str]:
+        """A one-vote-per-voter contest's counted voters: voter_id -> the vote_id counted."""
+        stored = self._client.hgetall(contest_key(contest, VOTERS, self.namespace, self.tag))
+        return {_text(k): _text(v) for k, v in stored.items()}
+
     def counted_size(self) -> int:
         return int(self._client.scard(self.key(COUNTED)))
 
@@ -205,12 +212,14 @@ _encode = msgspec.msgpack.Encoder().encode
 
 def pack_batch(batch: Sequence[Delivered]) -> tuple[list[str], bytes]:
     """The batch's contests, and the batch as tallies.lua reads it: [contests, names,
-    messages], MessagePack. Each distinct (contest, band, album field, cast second) is
-    packed once and named by its 1-based index; each contest likewise."""
+    messages, voters], MessagePack. Each distinct (contest, band, album field, cast second)
+    is packed once and named by its 1-based index; each contest likewise. ``voters``: the
+    (1-based message, voter_id) of each vote under one vote per voter."""
     contests: dict[str, int] = {}
     index: dict[tuple[str, str, str, datetime], int] = {}
     names: list[str | int] = []
     messages: list[str | int] = []
+    voters: list[str | int] = []
     for item in batch:
         event = item.event
         if event is None:
@@ -225,8 +234,12 @@ def pack_batch(batch: Sequence[Delivered]) -> tuple[list[str], bytes]:
                 c = contests[event.contest] = len(contests) + 1
             names += (c, event.band, album_field(event.band, event.album), cast_second(event))
         messages += (item.partition, item.offset, event.vote_id, k)
+        if event.one_vote_per_voter:
+            voter = voter_of(event)
+            if voter is not None:
+                voters += (len(messages) // 4, voter)
     order = list(contests)
-    return order, _encode((order, names, messages))
+    return order, _encode((order, names, messages, voters))
 
 
 def _text(value: bytes | str) -> str:

@@ -1,13 +1,17 @@
 -- Apply one batch of votes to the tallies read model (every contest), atomically.
 -- KEYS: checkpoint counted meta total contests rate lag, then for each contest of the
---       batch (in the packed order) its bands albums seconds.
+--       batch (in the packed order) its bands albums seconds voters.
 -- ARGV: expected_instance new_instance now_ms write_rate rate_maxlen n_lag layout
 --       then n_lag pairs (partition, lag), then the batch packed as MessagePack:
---       [contests, names, messages]: contests the distinct contest ids of the batch;
+--       [contests, names, messages, voters]: contests the distinct contest ids of the batch;
 --       names a flat list of (c, band, album, second) quadruples, each distinct one of the
 --       batch once, c the 1-based contest; messages a flat list of 4 values per message:
 --       partition offset vote_id k, k the 1-based quadruple in names (vote_id "" and k 0 =
---       undecodable: position only). One packed argument instead of six per message.
+--       undecodable: position only); voters a flat list of (m, voter_id) pairs, m the
+--       1-based message, for the votes under one vote per voter only (ADR 6). One packed
+--       argument instead of six per message.
+-- A vote_id is decided once (SADD counted); a vote under one vote per voter counts only if
+-- its voter has no counted vote in its contest yet (HSETNX voters), else it is superseded.
 -- Returns {1, instance, counted} or {0, actual_instance_or_empty} when the model is not the
 -- one the worker resumed from (wiped, or swapped by a rebuild): the worker must re-seek.
 local checkpoint, counted, meta, total, contests, rate, lag =
@@ -25,6 +29,8 @@ end
 local n_lag = tonumber(ARGV[6])
 local packed = cmsgpack.unpack(ARGV[8 + 2 * n_lag])
 local contest_ids, names, messages = packed[1], packed[2], packed[3]
+local voters = {}
+for j = 1, #packed[4], 2 do voters[packed[4][j]] = packed[4][j + 1] end
 local before, moved = {}, {}
 local counts = {}
 local n = 0
@@ -39,8 +45,12 @@ for i = 1, #messages, 4 do
     if moved[p] == nil or off > moved[p] then moved[p] = off end
     if vid ~= '' and redis.call('SADD', counted, vid) == 1 then
       local k = messages[i + 3]
-      counts[k] = (counts[k] or 0) + 1
-      n = n + 1
+      local voter = voters[(i + 3) / 4]
+      if voter == nil
+        or redis.call('HSETNX', KEYS[7 + 4 * names[4 * k - 3]], voter, vid) == 1 then
+        counts[k] = (counts[k] or 0) + 1
+        n = n + 1
+      end
     end
   end
 end
@@ -60,7 +70,7 @@ for k, c in pairs(counts) do
   sums.seconds[second] = (sums.seconds[second] or 0) + c
 end
 for ci, sums in pairs(per_contest) do
-  local base = 7 + 3 * (ci - 1)
+  local base = 7 + 4 * (ci - 1)
   for k, v in pairs(sums.bands) do redis.call('HINCRBY', KEYS[base + 1], k, v) end
   for k, v in pairs(sums.albums) do redis.call('HINCRBY', KEYS[base + 2], k, v) end
   for k, v in pairs(sums.seconds) do redis.call('HINCRBY', KEYS[base + 3], k, v) end

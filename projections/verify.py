@@ -6,6 +6,10 @@
 3. Once both projections have caught up, the Redis total equals the number of audit
    documents, and per contest and band they agree.
 
+In a one-vote-per-voter contest (ADR 6) only the first vote of each voter in log order
+counts: the fold applies that law, and the audit documents of later votes must be marked
+``superseded_by`` the counted one (and are not counted in 2 or 3).
+
 Every check is made contest by contest; ``contest`` (when given) limits them to one.
 """
 
@@ -92,21 +96,36 @@ def check_audit(
     contest: str | None = None,
 ) -> dict[str, Counter[str]]:
     """Audit documents up to the checkpoints must be exactly the first occurrence of each
-    distinct vote_id; returns the audit log's votes per contest and band (all documents)."""
+    distinct vote_id, marked superseded as the fold says; returns the audit log's counted
+    votes per contest and band (all documents not superseded)."""
     bands: dict[str, Counter[str]] = defaultdict(Counter)
     albums: dict[str, Counter[str]] = defaultdict(Counter)
     all_bands: dict[str, Counter[str]] = defaultdict(Counter)
     seen: Counter[str] = Counter()
+    mismarked: list[str] = []
     for doc in documents:
-        all_bands[doc["contest"]][doc["band"]] += 1
+        superseded = doc.get("superseded_by")
+        if superseded is None:
+            all_bands[doc["contest"]][doc["band"]] += 1
         if doc["offset"] > checkpoints.get(doc["partition"], -1):
             continue
         seen[doc["vote_id"]] += 1
+        if doc.get("one_vote_per_voter"):
+            winner = view.contest(doc["contest"]).voters.get(doc.get("voter_id", ""))
+            if (superseded or doc["vote_id"]) != winner:
+                mismarked.append(doc["vote_id"])
+        if superseded is not None:
+            continue
         bands[doc["contest"]][doc["band"]] += 1
         albums[doc["contest"]][album_field(doc["band"], doc["album"])] += 1
     doubled = [v for v, n in seen.items() if n > 1]
     if doubled:
         report.differences.append(f"audit: {len(doubled)} vote_ids stored twice, e.g. {doubled[0]}")
+    if mismarked:
+        report.differences.append(
+            f"audit: {len(mismarked)} votes marked superseded otherwise than the log's first "
+            f"vote per voter, e.g. {mismarked[0]}"
+        )
     for name in _contests(view.contests, bands, only=contest):
         tally = view.contest(name)
         compare_counts(f"{name}: audit band", tally.bands, bands[name], report)

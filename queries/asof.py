@@ -56,7 +56,7 @@ class Snapshot:
         contests = {}
         for contest, tally in view.contests.items():
             seconds = Counter({s: n for s, n in tally.seconds.items() if last - s < WINDOW_S})
-            contests[contest] = ContestTally(tally.bands, tally.albums, seconds, tally.total)
+            contests[contest] = ContestTally(tally.bands, tally.albums, seconds, total=tally.total)
         return cls(as_of, final, contests, dict(view.checkpoints))
 
 

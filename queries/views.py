@@ -62,6 +62,10 @@ class ContestList(msgspec.Struct, frozen=True):
 
 
 class VoteView(msgspec.Struct, frozen=True):
+    """One vote of the audit log. ``voter_id``: who voted, when the client said;
+    ``superseded_by``: in a one-vote-per-voter contest, the vote_id of the voter's counted
+    (first) vote when this one is a later one: kept in the log, not counted (ADR 6)."""
+
     event_id: str
     vote_id: str
     contest: str
@@ -72,6 +76,8 @@ class VoteView(msgspec.Struct, frozen=True):
     cast_at: datetime
     partition: int
     offset: int
+    voter_id: str | None = None
+    superseded_by: str | None = None
 
 
 class VotePage(msgspec.Struct, frozen=True):

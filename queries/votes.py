@@ -39,6 +39,8 @@ FIELDS = {
     "cast_at": 1,
     "partition": 1,
     "offset": 1,
+    "voter_id": 1,
+    "superseded_by": 1,
 }
 
 
@@ -113,6 +115,8 @@ def to_view(doc: dict[str, Any]) -> VoteView:
         cast_at=cast_at if cast_at.tzinfo else cast_at.replace(tzinfo=UTC),
         partition=int(doc["partition"]),
         offset=int(doc["offset"]),
+        voter_id=doc.get("voter_id"),
+        superseded_by=doc.get("superseded_by"),
     )
 
 
@@ -128,6 +132,8 @@ def entry_view(entry: Entry) -> VoteView:
         cast_at=entry["t"],
         partition=int(entry["p"]),
         offset=int(entry["o"]),
+        voter_id=entry.get("w"),
+        superseded_by=entry.get("s"),
     )
 
 

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from boleta.settings import REPO_ROOT, Settings
 from tests.chaos.checks import Row, check_world, write_report
-from tests.chaos.load import Ledger, VoteLoad
+from tests.chaos.load import Ledger, VoteLoad, make_votes
 from tests.chaos.network import Network
 from tests.chaos.stack import App, PrivateStack
 
@@ -42,16 +43,21 @@ class Chaos:
         return f"{self.world.command_host}:{self.world.command_port}"
 
     def load(
-        self, flow_s: float = 15.0, resend_every: int = 0, until: threading.Event | None = None
+        self,
+        flow_s: float = 15.0,
+        resend_every: int = 0,
+        until: threading.Event | None = None,
+        make: Callable[[int], list[Any]] = make_votes,
     ) -> VoteLoad:
-        """Start casting ``votes`` votes, spread over about ``flow_s`` seconds (and more at the
-        same rate until ``until`` is set, when given)."""
+        """Start casting ``votes`` votes (made by ``make``), spread over about ``flow_s``
+        seconds (and more at the same rate until ``until`` is set, when given)."""
         load = VoteLoad(
             self.target,
             self.votes,
             rate=self.votes / flow_s,
             resend_every=resend_every,
             until=until,
+            make=make,
         )
         self.loads.append(load)
         return load.start()
@@ -95,10 +101,17 @@ def chaos_rows(chaos_votes: int) -> Iterator[list[Row]]:
 
 
 @pytest.fixture
+def world_settings() -> dict[str, Any]:
+    """Settings a test module gives its worlds (override the fixture; none by default)."""
+    return {}
+
+
+@pytest.fixture
 def chaos(
     private_stack: PrivateStack,
     chaos_rows: list[Row],
     chaos_votes: int,
+    world_settings: dict[str, Any],
     request: pytest.FixtureRequest,
     tmp_path: Path,
 ) -> Iterator[Chaos]:
@@ -108,7 +121,7 @@ def chaos(
     started = time.monotonic()
     assert private_stack.network is not None
     private_stack.network.api.reset()  # no toxic of a failed test is left behind
-    world = private_stack.world()
+    world = private_stack.world().replace(**world_settings)
     apps = private_stack.apps(world, tmp_path / "logs")
     chaos: Chaos | None = None
     try:

@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import grpc
@@ -75,9 +76,11 @@ class VoteLoad:
         resend_every: int = 0,
         give_up_s: float = 240.0,
         until: threading.Event | None = None,
+        make: Callable[[int], list[voting_pb2.Vote]] = make_votes,
     ) -> None:
         self.target = target
-        self.votes = make_votes(total)
+        self.make = make
+        self.votes = make(total)
         self.rate = rate
         self.batch = batch
         self.callers = callers
@@ -147,7 +150,7 @@ class VoteLoad:
             if queue.empty():
                 if self.until is None or self.until.is_set():
                     return
-                queue.put_nowait(make_votes(self.batch))
+                queue.put_nowait(self.make(self.batch))
             pending = queue.get_nowait()
             await self._paced(len(pending))
             deadline = time.monotonic() + self.give_up_s

@@ -22,11 +22,12 @@ from hypothesis import strategies as st
 
 from domain.votes import CastVote
 
-FIELDS = ("band", "album", "year", "rank", "vote_id", "contest")
+FIELDS = ("band", "album", "year", "rank", "vote_id", "contest", "voter_id")
 MAX_TEXT = 200
 MIN_YEAR = 1900
 MAX_RANK = 10_000
 MAX_CONTEST = 64
+MAX_VOTER_ID = 128
 DEFAULT_CONTEST = "main"
 NEW_VOTE_ID = "00000000-0000-4000-8000-000000000001"
 EVENT_ID = "01890000-0000-7000-8000-000000000001"
@@ -317,6 +318,43 @@ broken_contests = st.one_of(
 )
 
 
+# ---------------------------------------------------------------- voter_id
+
+VOTER_ID_CHARS = string.ascii_letters + string.digits + "._:@-"
+voter_ids = st.text(st.sampled_from(VOTER_ID_CHARS), min_size=1, max_size=MAX_VOTER_ID)
+
+
+@st.composite
+def valid_voter_ids(draw: st.DrawFn) -> tuple[str, str]:
+    """A voter_id as sent (maybe padded, maybe blank = no voter) and as kept."""
+    if draw(st.booleans()):
+        return draw(st.text(st.sampled_from(WHITESPACE), max_size=3)), ""
+    voter = draw(voter_ids)
+    return padded(draw, voter), voter
+
+
+@st.composite
+def voter_ids_with_a_bad_char(draw: st.DrawFn) -> str:
+    voter = draw(st.text(st.sampled_from(VOTER_ID_CHARS), max_size=20))
+    bad = draw(
+        st.characters(exclude_characters=VOTER_ID_CHARS, exclude_categories=("Cs",)).filter(
+            lambda c: not c.isspace()
+        )
+    )
+    position = draw(st.integers(0, len(voter)))
+    return voter[:position] + bad + voter[position:]
+
+
+broken_voter_ids = st.one_of(
+    st.none(),
+    st.integers(),
+    st.lists(voter_ids, min_size=1, max_size=2),
+    voter_ids_with_a_bad_char(),
+    st.text(st.sampled_from(VOTER_ID_CHARS), min_size=MAX_VOTER_ID + 1, max_size=300),
+    st.sampled_from(["alice smith", "bob\x00", "mallory\u202e", '{"$ne": null}', "ana\u00efs"]),
+)
+
+
 # ---------------------------------------------------------------- whole commands
 
 nows = st.datetimes(
@@ -352,6 +390,7 @@ _VALID_TEXTS = valid_texts()
 _VALID_RANKS = valid_ranks()
 _VALID_VOTE_IDS = valid_vote_ids()
 _VALID_CONTESTS = valid_contests()
+_VALID_VOTER_IDS = valid_voter_ids()
 
 
 @st.composite
@@ -366,6 +405,7 @@ def valid_cases(draw: st.DrawFn) -> Case:
         ("rank", _VALID_RANKS),
         ("vote_id", _VALID_VOTE_IDS),
         ("contest", _VALID_CONTESTS),
+        ("voter_id", _VALID_VOTER_IDS),
     ):
         raw[field], expected[field] = draw(strategy)
     return Case(now, command(**raw), expected)
@@ -383,6 +423,7 @@ def invalid_cases(draw: st.DrawFn) -> Case:
         "rank": broken_ranks,
         "vote_id": broken_vote_ids,
         "contest": broken_contests,
+        "voter_id": broken_voter_ids,
     }
     raw = {field: getattr(case.command, field) for field in FIELDS}
     for field in broken:

@@ -249,6 +249,7 @@ contests = st.builds(
     slug=slugs,
     title=st.text(max_size=10),
     strict=st.booleans(),
+    one_vote_per_voter=st.booleans(),
     opens_at=st.none() | aware,
     closes_at=st.none() | aware,
     bands=st.lists(

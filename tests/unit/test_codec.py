@@ -122,6 +122,7 @@ def v2_codec() -> EventCodec[VoteCastV2]:
 def as_v2(event: VoteCast, weight: int = 1) -> VoteCastV2:
     fields = msgspec.structs.asdict(event)
     fields["artist"] = fields.pop("band")
+    del fields["voter_id"], fields["one_vote_per_voter"]  # this made-up v2 predates them
     return VoteCastV2(**fields, weight=weight)
 
 

@@ -35,6 +35,7 @@ def as_command(event: VoteCast) -> CastVote:
         rank=event.rank,
         vote_id=event.vote_id,
         contest=event.contest,
+        voter_id=event.voter_id,
     )
 
 
@@ -52,6 +53,7 @@ def test_deciding_a_decided_vote_changes_nothing(case: Case) -> None:
         rank=f"{first.rank}th",
         vote_id=first.vote_id.upper(),
         contest=first.contest.upper(),
+        voter_id=f" {first.voter_id}\t",
     )
     assert decide(as_text, context_of(case)) == first
 

@@ -6,16 +6,17 @@ from __future__ import annotations
 import msgspec
 from hypothesis import given
 
-from domain.projection import Delivered, cast_second
+from domain.projection import Delivered, cast_second, voter_of
 from domain.readmodel import album_field
 from projections.redis_sink import pack_batch
 from tests.unit.test_projection_laws import logs
+from tests.unit.test_voter_laws import voter_logs
 
 Row = tuple[int, int, str, tuple[str, str, str, int] | None]
 
 
 def unpacked(contests: list[str], packed: bytes) -> list[Row]:
-    order, names, messages = msgspec.msgpack.decode(packed)
+    order, names, messages, _ = msgspec.msgpack.decode(packed)
     assert order == contests
     quads = [
         (order[names[i] - 1], names[i + 1], names[i + 2], names[i + 3])
@@ -54,9 +55,24 @@ def test_the_packed_batch_holds_every_message_in_order(log: dict) -> None:
 def test_each_distinct_contest_band_album_and_instant_is_packed_once(log: dict) -> None:
     batch = [Delivered(p, o, e) for p, events in log.items() for o, e in enumerate(events)]
     contests, packed = pack_batch(batch)
-    order, names, _ = msgspec.msgpack.decode(packed)
+    order, names, _, _ = msgspec.msgpack.decode(packed)
     distinct = {
         (d.event.contest, d.event.band, d.event.album, d.event.cast_at) for d in batch if d.event
     }
     assert len(names) == 4 * len(distinct)
     assert sorted(order) == sorted({d.event.contest for d in batch if d.event}) == sorted(contests)
+
+
+@given(voter_logs())
+def test_the_packed_voters_name_each_vote_under_one_vote_per_voter_and_its_voter(
+    log: dict,
+) -> None:
+    batch = [Delivered(p, o, e) for p, events in log.items() for o, e in enumerate(events)]
+    _, packed = pack_batch(batch)
+    _, _, _, voters = msgspec.msgpack.decode(packed)
+    pairs = [(voters[i], voters[i + 1]) for i in range(0, len(voters), 2)]
+    assert pairs == [
+        (m, voter_of(d.event))
+        for m, d in enumerate(batch, start=1)
+        if d.event and voter_of(d.event) is not None
+    ]

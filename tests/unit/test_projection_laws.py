@@ -149,8 +149,11 @@ def schedules(draw: st.DrawFn, log: Log) -> Schedule:
 
 
 @st.composite
-def logs_and_schedules(draw: st.DrawFn) -> tuple[Log, Schedule]:
-    log = draw(logs())
+def logs_and_schedules(
+    draw: st.DrawFn, made: st.SearchStrategy[Log] | None = None
+) -> tuple[Log, Schedule]:
+    """A log (``made`` by the given strategy; :func:`logs` by default) and a schedule."""
+    log = draw(made if made is not None else logs())
     schedule = draw(schedules(log))
     note(f"log sizes: { {p: len(items) for p, items in log.items()} }")
     note(f"schedule: {[[(d.partition, d.offset) for d in batch] for batch in schedule]}")
@@ -175,9 +178,15 @@ def first_occurrences(log: Log, upto: dict[int, int] | None = None) -> dict[str,
 def oracle(log: Log, upto: dict[int, int] | None = None) -> dict[str, Any]:
     """The tallies read model, straight from the log (restricted to offsets <= ``upto``):
     shaped like ``TallyView.summary()``: each contest's tallies of its first occurrences."""
+    return summary_of([item.event for item in first_occurrences(log, upto).values()], log, upto)
+
+
+def summary_of(
+    counted: list[VoteCast | None], log: Log, upto: dict[int, int] | None = None
+) -> dict[str, Any]:
+    """``TallyView.summary()``'s shape for the ``counted`` votes of ``log`` (to ``upto``)."""
     contests: dict[str, dict[str, Counter[Any]]] = {}
-    for item in first_occurrences(log, upto).values():
-        event = item.event
+    for event in counted:
         assert event is not None
         tallies = contests.setdefault(
             event.contest, {"bands": Counter(), "albums": Counter(), "seconds": Counter()}

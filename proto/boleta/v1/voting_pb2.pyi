@@ -32,6 +32,7 @@ class Vote(_message.Message):
     ALBUM_FIELD_NUMBER: _builtins.int
     YEAR_FIELD_NUMBER: _builtins.int
     RANK_FIELD_NUMBER: _builtins.int
+    VOTER_ID_FIELD_NUMBER: _builtins.int
     vote_id: _builtins.str
     """Idempotency key: a UUID. Retries must reuse it. Empty: the server assigns one."""
     contest: _builtins.str
@@ -42,6 +43,11 @@ class Vote(_message.Message):
     """A year from 1900 to the current year, e.g. "2008"."""
     rank: _builtins.str
     """A positive rank: "7", "1st", "2nd", "3rd", "4th"."""
+    voter_id: _builtins.str
+    """Who votes: an opaque id from the caller's identity system (1 to 128 of A-Z a-z 0-9
+    and . _ : @ -). Required in a contest that declares one_vote_per_voter, where only the
+    voter's first vote in log order counts; optional elsewhere. Empty: no voter.
+    """
     def __init__(
         self,
         *,
@@ -51,10 +57,11 @@ class Vote(_message.Message):
         album: _builtins.str = ...,
         year: _builtins.str = ...,
         rank: _builtins.str = ...,
+        voter_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["album", b"album", "band", b"band", "contest", b"contest", "rank", b"rank", "vote_id", b"vote_id", "year", b"year"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["album", b"album", "band", b"band", "contest", b"contest", "rank", b"rank", "vote_id", b"vote_id", "voter_id", b"voter_id", "year", b"year"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -169,8 +176,8 @@ class Rejected(_message.Message):
     code: _builtins.int
     """The google.rpc.Code the vote would get as a unary call, e.g. 3 (INVALID_ARGUMENT)."""
     reason: _builtins.str
-    """A stable reason: invalid_argument, contest_closed, unknown_contest, unavailable,
-    resource_exhausted.
+    """A stable reason: invalid_argument, contest_closed, unknown_contest, already_voted,
+    unavailable, resource_exhausted.
     """
     message: _builtins.str
     @_builtins.property

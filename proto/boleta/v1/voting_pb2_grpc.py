@@ -31,6 +31,9 @@ class VotingServiceStub:
     Errors use standard status codes:
     INVALID_ARGUMENT    the vote is malformed; details carry google.rpc.BadRequest field violations
     FAILED_PRECONDITION the contest is closed or unknown
+    ALREADY_EXISTS      one_vote_per_voter: the results already count a vote of this voter
+    (best effort: a repeat that races past this check is kept in the
+    log, marked superseded, and not counted)
     UNAVAILABLE         Kafka did not confirm in time; safe to retry with the same vote_id
     RESOURCE_EXHAUSTED  the service is overloaded (backpressure); retry later
     UNAUTHENTICATED     a bearer token is configured and the call lacks it
@@ -60,6 +63,9 @@ class VotingServiceServicer:
     Errors use standard status codes:
     INVALID_ARGUMENT    the vote is malformed; details carry google.rpc.BadRequest field violations
     FAILED_PRECONDITION the contest is closed or unknown
+    ALREADY_EXISTS      one_vote_per_voter: the results already count a vote of this voter
+    (best effort: a repeat that races past this check is kept in the
+    log, marked superseded, and not counted)
     UNAVAILABLE         Kafka did not confirm in time; safe to retry with the same vote_id
     RESOURCE_EXHAUSTED  the service is overloaded (backpressure); retry later
     UNAUTHENTICATED     a bearer token is configured and the call lacks it
@@ -107,6 +113,9 @@ class VotingService:
     Errors use standard status codes:
     INVALID_ARGUMENT    the vote is malformed; details carry google.rpc.BadRequest field violations
     FAILED_PRECONDITION the contest is closed or unknown
+    ALREADY_EXISTS      one_vote_per_voter: the results already count a vote of this voter
+    (best effort: a repeat that races past this check is kept in the
+    log, marked superseded, and not counted)
     UNAVAILABLE         Kafka did not confirm in time; safe to retry with the same vote_id
     RESOURCE_EXHAUSTED  the service is overloaded (backpressure); retry later
     UNAUTHENTICATED     a bearer token is configured and the call lacks it
