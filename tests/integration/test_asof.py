@@ -175,10 +175,11 @@ def test_prefix_end_stops_at_the_first_message_stamped_past_the_bound(
     events = skewed_votes(60, start, random.Random(3))
     append(isolated, events)
     ends = end_offsets(consumer, isolated.topic)
-    assert prefix_end(consumer, isolated.topic, start - timedelta(minutes=1), 10) == {
+    slack = timedelta(milliseconds=isolated.cast_order_slack_ms)
+    assert prefix_end(consumer, isolated.topic, start - timedelta(minutes=1), slack, 10) == {
         p: 0 for p in ends
     }
-    assert prefix_end(consumer, isolated.topic, start + timedelta(hours=1), 10) == ends
+    assert prefix_end(consumer, isolated.topic, start + timedelta(hours=1), slack, 10) == ends
 
 
 def test_a_replay_longer_than_allowed_is_refused_before_reading(
@@ -188,7 +189,13 @@ def test_a_replay_longer_than_allowed_is_refused_before_reading(
     append(isolated, events)
     with pytest.raises(ReplayTooLongError, match="50 events"):
         tallies_as_of(
-            consumer, isolated.topic, vote_cast_codec(), datetime.now(UTC), 10, max_events=49
+            consumer,
+            isolated.topic,
+            vote_cast_codec(),
+            datetime.now(UTC),
+            timedelta(milliseconds=isolated.cast_order_slack_ms),
+            10,
+            max_events=49,
         )
     assert consumer.assignment() == []
 
