@@ -61,20 +61,26 @@ def merged(*ledgers: Ledger) -> Ledger:
         total.retried_codes += ledger.retried_codes
         total.resent += ledger.resent
         total.calls += ledger.calls
+        total.acks += ledger.acks
     return total
 
 
-def counted_cast_at(chaos: Chaos) -> tuple[dict[str, datetime], list[float]]:
-    """The cast_at of each counted vote (its first event in the log), and for every event
-    how far its cast_at is from the producer's own timestamp of the message, in seconds."""
+def counted_cast_at(chaos: Chaos, ledger: Ledger) -> tuple[dict[str, datetime], list[float]]:
+    """The cast_at of each counted vote (its first event in the log), and for every
+    acknowledged event how far its cast_at is from the moment its call was sent (the
+    harness's clock), in seconds. (The message's Kafka timestamp is its cast_at, so it
+    cannot show the skew.)"""
     codec = vote_cast_codec()
+    sent_at = {(p, o): ns / 1e9 for ns, p, o in ledger.acks}
     cast_at: dict[str, datetime] = {}
     shifts: list[float] = []
     messages = read_all(chaos.world, chaos.world.topic)
     for msg in sorted(messages, key=lambda m: (m.partition(), m.offset())):
         event = codec.decode(msg.value(), dict(cast("list[tuple[str, bytes]]", msg.headers())))
         cast_at.setdefault(event.vote_id, event.cast_at)
-        shifts.append(event.cast_at.timestamp() - msg.timestamp()[1] / 1000)
+        sent = sent_at.get((msg.partition() or 0, msg.offset() or 0))
+        if sent is not None:
+            shifts.append(event.cast_at.timestamp() - sent)
     return cast_at, shifts
 
 
@@ -165,11 +171,12 @@ def test_command_processes_with_skewed_clocks(chaos: Chaos, how: str, tmp_path: 
         chaos.loads.append(other.start())
         load = VoteLoad(chaos.target, half, rate=half / 15)
         chaos.loads.append(load.start())
-        chaos.check(merged(load.wait(), other.wait()))
+        ledger = merged(load.wait(), other.wait())
+        chaos.check(ledger)
     finally:
         skewed.stop()
 
-    cast_at, shifts = counted_cast_at(chaos)
+    cast_at, shifts = counted_cast_at(chaos, ledger)
     # The fault is in the log: votes stamped by either clock, on the same topic.
     ahead = [s for s in shifts if abs(s - offset_ms / 1000) < 2]
     on_time = [s for s in shifts if abs(s) < 2]
