@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Final, Literal
 
 import msgspec
 
-LOG = "log"  # lag_source: the log's end offsets, read by the query service
-WORKER = "worker"  # lag_source: the lag the tallies worker stored with its last batch
+LOG: Final = "log"  # lag_source: the log's end offsets, read by the query service
+WORKER: Final = "worker"  # lag_source: the lag the tallies worker stored with its last batch
 
 
 class AlbumTally(msgspec.Struct, frozen=True):
@@ -47,7 +48,7 @@ class ResultsView(msgspec.Struct, frozen=True):
     lag: int
     as_of: datetime
     stale: bool = False
-    lag_source: str = LOG
+    lag_source: Literal["log", "worker"] = LOG
     # True when these results can no longer change: results as of a moment that no vote
     # cast by then can still reach the log (``?as_of=``).
     final: bool = False
