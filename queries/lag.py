@@ -45,6 +45,8 @@ def lag_past(ends: Mapping[int, int], checkpoints: Mapping[str, int]) -> int:
 
 
 class LogEnds:
+    """The topic's end offsets as last read, refreshed in the background (see the module)."""
+
     def __init__(
         self,
         reader: EndsReader,
@@ -63,6 +65,7 @@ class LogEnds:
         self._task: asyncio.Task[None] | None = None
         self._pending: asyncio.Future[Mapping[int, int]] | None = None
         self._pending_at = 0.0
+        self._failing = False
 
     def fresh(self) -> dict[int, int] | None:
         """The end offsets if they were read within ``max_age_s``, else None."""
@@ -83,6 +86,8 @@ class LogEnds:
         failed or late read keeps the last ends, which age out. One read at a time: a late
         one is awaited again, not doubled. The ends count as read when the read began."""
         if self._pending is None or self._pending.done():
+            if self._pending is not None and not self._pending.cancelled():
+                self._pending.exception()  # retrieved here, or asyncio logs it as lost
             self._pending_at = self._clock()
             self._pending = asyncio.ensure_future(
                 asyncio.to_thread(self._reader.read, self._timeout_s)
@@ -91,9 +96,13 @@ class LogEnds:
         try:
             ends = await asyncio.wait_for(asyncio.shield(self._pending), self._timeout_s + 1.0)
         except Exception as exc:  # Kafka unreachable: keep polling, the ends age out
-            log.warning("log end offsets not read: %r", exc)
+            if not self._failing:  # once per outage, not every second
+                log.warning("the log's end offsets could not be read: %r", exc)
+            self._failing = True
             return
-        self._ends, self._read_at = dict(ends), started
+        if self._failing:
+            log.warning("the log's end offsets are read again")
+        self._ends, self._read_at, self._failing = dict(ends), started, False
 
     async def _run(self) -> None:
         while True:
@@ -116,4 +125,4 @@ class LogEnds:
         await asyncio.to_thread(self._reader.close)
 
 
-__all__ = ["LOG", "WORKER", "EndsReader", "LogEnds", "lag_past"]
+__all__ = ["EndsReader", "LogEnds", "lag_past"]
