@@ -22,7 +22,7 @@ from boleta.serve_projections import Model, mongo_db, redis_client
 from boleta.settings import Settings
 from domain import vote_cast_codec
 from domain.projection import TallyView, admit, windows
-from domain.readmodel import NEXT
+from domain.readmodel import NEXT, behind
 from projections import verify as checks
 from projections.asof import tallies_as_of
 from projections.log_reader import end_offsets, replay, replay_consumer
@@ -43,7 +43,7 @@ def results(settings: Settings, contest: str = "") -> dict[str, Any]:
             ends = end_offsets(consumer, settings.topic)
         finally:
             consumer.close()
-    lag = {p: max(0, end - 1 - snapshot["checkpoints"].get(p, -1)) for p, end in ends.items()}
+    lag = behind(ends, snapshot["checkpoints"])
     empty = {"bands": {}, "albums": {}, "seconds": {}, "total": 0}
     tally = snapshot["contests"].get(name, empty)
     return {"contest": name, **tally, "checkpoints": snapshot["checkpoints"], "lag": lag}

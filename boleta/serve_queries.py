@@ -14,8 +14,10 @@ from pymongo import AsyncMongoClient
 from boleta import logs, ops
 from boleta.catalog import load_catalog
 from boleta.settings import Settings
+from projections.log_reader import EndOffsets, replay_consumer
 from queries.app import QueryConfig, create_app
 from queries.asof import ResultsAsOf
+from queries.lag import LogEnds
 from queries.results import RedisResults
 from queries.votes import QUERY_BUDGET_MS, MongoVotes
 
@@ -59,6 +61,12 @@ def build_app(settings: Settings) -> Litestar:
             timedelta(milliseconds=settings.as_of_final_delay_ms),
             settings.as_of_timeout_s,
             settings.as_of_cache_size,
+        ),
+        log_ends=LogEnds(
+            EndOffsets(
+                partial(replay_consumer, settings.kafka_bootstrap, "lag", settings.kafka_security),
+                settings.topic,
+            )
         ),
     )
     return create_app(config, open_results, open_votes, close)

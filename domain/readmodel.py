@@ -14,6 +14,8 @@ slug (lowercase letters, digits, hyphens), so it never contains ``:``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 PREFIX = "boleta:"
 TALLIES_TAG = "{tallies}"
 LIVE = ""
@@ -54,6 +56,13 @@ def tallies_key(name: str, namespace: str = LIVE, tag: str = TALLIES_TAG) -> str
 
 def contest_key(contest: str, name: str, namespace: str = LIVE, tag: str = TALLIES_TAG) -> str:
     return f"{PREFIX}{tag}:{namespace}c:{contest}:{name}"
+
+
+def behind(ends: Mapping[int, int], checkpoints: Mapping[int, int]) -> dict[int, int]:
+    """Per partition, the messages in the log (``ends``: the offset the next message will
+    get) past a read model's ``checkpoints`` (the last offset applied; none: -1). Never
+    negative: ends read a moment ago may be behind checkpoints stored since."""
+    return {p: max(0, end - 1 - checkpoints.get(p, -1)) for p, end in ends.items()}
 
 
 def album_field(band: str, album: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
@@ -31,15 +31,44 @@ def replay_consumer(bootstrap: str, purpose: str, extra: dict[str, Any] | None =
     )
 
 
-def end_offsets(consumer: Consumer, topic: str) -> dict[int, int]:
-    """Each partition's end offset now (the offset the next message will get)."""
-    metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+def end_offsets(consumer: Consumer, topic: str, timeout_s: float = 10.0) -> dict[int, int]:
+    """Each partition's end offset now (the offset the next message will get), all read
+    within ``timeout_s`` (else librdkafka's ``KafkaException``, or ``TimeoutError``)."""
+    deadline = time.monotonic() + timeout_s
+
+    def left() -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"the end offsets of {topic} were not read in {timeout_s:g} s")
+        return remaining
+
+    metadata = consumer.list_topics(topic, timeout=left()).topics[topic]
     if metadata.error is not None:
         raise RuntimeError(f"topic {topic}: {metadata.error}")
     return {
-        p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+        p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=left())[1]
         for p in metadata.partitions
     }
+
+
+class EndOffsets:
+    """Reads one topic's end offsets again and again with one consumer (outside any group),
+    opened by ``open_consumer`` on the first read."""
+
+    def __init__(self, open_consumer: Callable[[], Consumer], topic: str) -> None:
+        self._open = open_consumer
+        self._consumer: Consumer | None = None
+        self._topic = topic
+
+    def read(self, timeout_s: float) -> dict[int, int]:
+        if self._consumer is None:
+            self._consumer = self._open()
+        return end_offsets(self._consumer, self._topic, timeout_s)
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()
+            self._consumer = None
 
 
 def decode_batch(codec: EventCodec[VoteCast], messages: list[Any]) -> list[Delivered]:

@@ -36,6 +36,7 @@ from domain.validation import MAX_CONTEST, MAX_TEXT, MIN_YEAR
 from queries.asof import AsOfBusyError, FutureMomentError, ResultsAsOf, results_view
 from queries.cache import Coalescer
 from queries.contests import Contests
+from queries.lag import LogEnds
 from queries.results import RedisResults
 from queries.views import ContestList, Health, ResultsView, VotePage, VoteView
 from queries.votes import AuditBusyError, BadCursorError, MongoVotes, VoteFilter
@@ -61,6 +62,8 @@ class QueryConfig:
     catalog: Catalog | None = None
     # Results as of a moment, replayed from the log (None: ``as_of`` is answered 503).
     results_as_of: ResultsAsOf | None = None
+    # The log's end offsets, for the live results' lag (None: the worker's lag is served).
+    log_ends: LogEnds | None = None
 
 
 @dataclass
@@ -74,12 +77,14 @@ class ReadCaches:
     )
     # Per contest, the last view read: served, marked stale, while Redis is away.
     last_results: dict[str, ResultsView] = field(default_factory=dict)
+    log_ends: LogEnds | None = None
 
     async def results_or_stale(
         self, contest: str, status: str, results: RedisResults
     ) -> ResultsView:
         """The contest's results within RESULTS_BOUND_S; when Redis cannot answer by then,
-        the last view read, marked stale; with none, 503 naming the store."""
+        the last view read, marked stale; with none, 503 naming the store. The lag is the
+        log's past the view's checkpoints when the log's ends are known (queries.lag)."""
         try:
             view = await asyncio.wait_for(
                 self.results.get(
@@ -91,9 +96,9 @@ class ReadCaches:
             last = self.last_results.get(contest)
             if last is None:
                 raise store_unavailable("the tallies store (Redis)", exc) from None
-            return msgspec.structs.replace(last, stale=True)
+            return with_log_lag(msgspec.structs.replace(last, stale=True), self.log_ends)
         self.last_results[contest] = view
-        return view
+        return with_log_lag(view, self.log_ends)
 
     async def contests_with_votes(self, results: RedisResults) -> dict[str, int]:
         """Each contest's votes within RESULTS_BOUND_S, or 503 naming the store."""
@@ -105,6 +110,10 @@ class ReadCaches:
             raise store_unavailable("the tallies store (Redis)", exc) from None
 
 
+def with_log_lag(view: ResultsView, log_ends: LogEnds | None) -> ResultsView:
+    return view if log_ends is None else log_ends.apply(view)
+
+
 def store_unavailable(store: str, exc: BaseException) -> ServiceUnavailableException:
     reason = type(exc).__name__
     return ServiceUnavailableException(
@@ -113,13 +122,21 @@ def store_unavailable(store: str, exc: BaseException) -> ServiceUnavailableExcep
 
 
 class ResultsFeed:
-    """One poller per contest and process: reads the contest's results when they change and
-    fans them out to every SSE subscriber (no loop per client)."""
+    """One poller per contest and process: reads the contest's results when they change (or
+    the log's end offsets do: the lag) and fans them out to every SSE subscriber (no loop
+    per client)."""
 
-    def __init__(self, results: RedisResults, contest: str, contests: Contests) -> None:
+    def __init__(
+        self,
+        results: RedisResults,
+        contest: str,
+        contests: Contests,
+        log_ends: LogEnds | None = None,
+    ) -> None:
         self._results = results
         self._contest = contest
         self._contests = contests
+        self._log_ends = log_ends
         self._subscribers: set[asyncio.Queue[bytes]] = set()
         self._task: asyncio.Task[None] | None = None
         self._last: bytes | None = None
@@ -129,10 +146,12 @@ class ResultsFeed:
         while True:
             try:
                 status = self._contests.status(self._contest)
-                current = (status, *await self._results.version(self._contest))
+                ends = self._log_ends.fresh() if self._log_ends is not None else None
+                current = (status, str(ends), *await self._results.version(self._contest))
                 if current != version:
                     version = current
                     view = await self._results.read(self._contest, status)
+                    view = with_log_lag(view, self._log_ends)
                     self._last = msgspec.json.encode(view)
                     for queue in list(self._subscribers):
                         if queue.full():
@@ -170,15 +189,20 @@ class ResultsFeed:
 class ResultsFeeds:
     """The feeds of the contests asked for (only known contests get one)."""
 
-    def __init__(self, results: RedisResults, contests: Contests) -> None:
+    def __init__(
+        self, results: RedisResults, contests: Contests, log_ends: LogEnds | None = None
+    ) -> None:
         self._results = results
         self._contests = contests
+        self._log_ends = log_ends
         self._feeds: dict[str, ResultsFeed] = {}
 
     def of(self, contest: str) -> ResultsFeed:
         feed = self._feeds.get(contest)
         if feed is None:
-            feed = self._feeds[contest] = ResultsFeed(self._results, contest, self._contests)
+            feed = self._feeds[contest] = ResultsFeed(
+                self._results, contest, self._contests, self._log_ends
+            )
         return feed
 
     async def close(self) -> None:
@@ -441,12 +465,16 @@ def create_app(
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         state["results"] = open_results()
         state["votes"] = open_votes()
-        state["feeds"] = ResultsFeeds(state["results"], contests)
-        state["caches"] = ReadCaches()
+        state["feeds"] = ResultsFeeds(state["results"], contests, config.log_ends)
+        state["caches"] = ReadCaches(log_ends=config.log_ends)
+        if config.log_ends is not None:
+            config.log_ends.start()
         try:
             yield
         finally:
             await state["feeds"].close()
+            if config.log_ends is not None:
+                await config.log_ends.close()
             if on_shutdown is not None:
                 await on_shutdown()
 

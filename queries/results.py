@@ -19,7 +19,7 @@ from domain.readmodel import (
     split_album_field,
     tallies_key,
 )
-from queries.views import AlbumTally, BandTally, ResultsView, SecondCount
+from queries.views import WORKER, AlbumTally, BandTally, ResultsView, SecondCount
 
 WINDOW_S = 60
 
@@ -67,6 +67,7 @@ class RedisResults:
             checkpoints={_text(p): int(o) for p, o in checkpoints.items()},
             lag=sum(int(v) for v in lag.values()),
             as_of=datetime.now(UTC),
+            lag_source=WORKER,
         )
 
     async def contests(self) -> dict[str, int]:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Final, Literal
 
 import msgspec
+
+LOG: Final = "log"  # lag_source: the log's end offsets, read by the query service
+WORKER: Final = "worker"  # lag_source: the lag the tallies worker stored with its last batch
 
 
 class AlbumTally(msgspec.Struct, frozen=True):
@@ -29,7 +33,11 @@ class ResultsView(msgspec.Struct, frozen=True):
     ``as_of``, from a replay of the log up to ``checkpoints``; ``status`` is the contest's
     at that moment and ``lag`` 0. ``status``: upcoming, open or closed (a closed contest's
     results are final). ``stale``: Redis could not be read in time, and this is the last
-    live view that was read (at ``as_of``), served instead of an error."""
+    live view that was read (at ``as_of``), served instead of an error. ``lag``: messages
+    in the log past ``checkpoints``; ``lag_source`` says how it was known: "log" (the log's
+    end offsets, read by the query service at most a few seconds ago) or "worker" (the
+    query service could not read them: the lag the tallies worker stored with its last
+    batch, which lags behind the log when the worker's view of Kafka does)."""
 
     contest: str
     status: str
@@ -40,6 +48,7 @@ class ResultsView(msgspec.Struct, frozen=True):
     lag: int
     as_of: datetime
     stale: bool = False
+    lag_source: Literal["log", "worker"] = LOG
     # True when these results can no longer change: results as of a moment that no vote
     # cast by then can still reach the log (``?as_of=``).
     final: bool = False

@@ -43,6 +43,7 @@ LINKS = {
         Link("audit-ferretdb", "audit worker -> FerretDB", "ferretdb", 27218, 27217),
         Link("queries-redis", "query service -> Redis", "redis", 26381, 26379),
         Link("queries-ferretdb", "query service -> FerretDB", "ferretdb", 27219, 27217),
+        Link("queries-kafka", "query service -> Kafka", "kafka", 29196, 29096),
     )
 }
 # The links each boleta process uses (the harness's own checks connect directly).
@@ -50,7 +51,7 @@ APP_LINKS = {
     "commands": ("commands-kafka",),
     "tallies": ("workers-kafka", "tallies-redis"),
     "audit": ("workers-kafka", "audit-ferretdb"),
-    "queries": ("queries-redis", "queries-ferretdb"),
+    "queries": ("queries-redis", "queries-ferretdb", "queries-kafka"),
 }
 
 

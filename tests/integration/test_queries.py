@@ -98,8 +98,30 @@ def test_results_match_the_read_model(counted: tuple[Settings, str, list]) -> No
         (b["votes"] for b in body["bands"]), reverse=True
     )
     assert {int(p): o for p, o in body["checkpoints"].items()} == whole["checkpoints"]
-    assert body["lag"] == 0
+    assert (body["lag"], body["lag_source"]) == (0, "log")
     assert len(body["per_second"]) == 60
+
+
+def test_the_lag_is_the_log_s_past_the_checkpoints(served: tuple[Settings, str]) -> None:
+    """With no worker running the log runs ahead of the tallies, and the results say by
+    how much (read from the log, not the lag a worker stored); the lag drains to 0 once a
+    worker counts every message, in the results and in their stream."""
+    settings, base = served
+    events = make_events(40, contests=("main", "other"))
+    produce(settings, events)
+
+    def lag() -> tuple[int, str]:
+        body = httpx.get(f"{base}/api/v1/results", timeout=10).json()
+        return body["lag"], body["lag_source"]
+
+    wait_for(lambda: lag() == (len(events), "log"), 30, "the lag of the whole log")
+    with running_worker(settings, Model.tallies):
+        wait_for(lambda: lag() == (0, "log"), 60, "the lag to drain")
+    url = f"{base}/api/v1/contests/other/results/stream"
+    with httpx.stream("GET", url, timeout=10) as stream:
+        first = next(line for line in stream.iter_lines() if line.startswith("data:"))
+    event = json.loads(first[5:])
+    assert (event["lag"], event["lag_source"], event["total"]) == (0, "log", 20)
 
 
 def test_pages_return_every_matching_vote_once_newest_first(

@@ -43,6 +43,8 @@ export interface Results {
   per_second: PerSecond[]
   checkpoints: Record<string, number>
   lag: number
+  /** 'log': read from the log's end offsets; 'worker': the tallies worker's own view. */
+  lag_source?: 'log' | 'worker'
   as_of: string
 }
 

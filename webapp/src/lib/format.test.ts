@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatCount, formatLocalTime, formatShare, lagLabel, shortenId } from './format'
+import { formatCount, formatLocalTime, formatShare, lagLabel, lagTitle, shortenId } from './format'
 
 describe('formatCount', () => {
   it('groups thousands', () => {
@@ -47,5 +47,16 @@ describe('lagLabel', () => {
   it('says how far behind otherwise', () => {
     expect(lagLabel(1)).toBe('1 behind')
     expect(lagLabel(12500)).toBe('12,500 behind')
+  })
+})
+
+describe('lagTitle', () => {
+  it('says what the lag counts', () => {
+    expect(lagTitle(0)).toBe('All messages in the log are counted')
+    expect(lagTitle(3, 'log')).toBe('Messages in the log not yet counted')
+  })
+  it("says when the lag is the worker's view, not the log's", () => {
+    expect(lagTitle(3, 'worker')).toContain('as the tallies worker last saw the log')
+    expect(lagTitle(3, 'log')).not.toContain('worker')
   })
 })

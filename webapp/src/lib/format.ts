@@ -35,3 +35,10 @@ export function shortenId(id: string, keep = 8): string {
 export function lagLabel(lag: number): string {
   return lag <= 0 ? 'up to date' : `${formatCount(lag)} behind`
 }
+
+/** The badge's tooltip: what the lag counts, and where it comes from ('worker': the query
+ * service could not read the log's end offsets, so this is the tallies worker's own view). */
+export function lagTitle(lag: number, source: 'log' | 'worker' = 'log'): string {
+  const what = lag > 0 ? 'Messages in the log not yet counted' : 'All messages in the log are counted'
+  return source === 'worker' ? `${what}, as the tallies worker last saw the log (the log itself could not be read)` : what
+}
