@@ -158,19 +158,23 @@ def project(
 def results(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Print the live tallies (per band, per album, total) and the projection lag."""
     from boleta import ops
-    from domain.readmodel import split_album_field
+    from domain.names import shown_tallies
 
     data = ops.results(_settings())
+    # Bands and albums are counted under their keys; each is shown as its first spelling.
+    shown = shown_tallies(data["bands"], data["albums"], data["names"])
+    bands = {band: votes for band, votes, _ in shown}
     if as_json:
         albums = [
-            {"band": b, "album": a, "votes": n}
-            for (b, a), n in ((split_album_field(k), v) for k, v in data["albums"].items())
+            {"band": band, "album": album, "votes": n}
+            for band, _, band_albums in shown
+            for album, n in band_albums
         ]
         print(
             json.dumps(
                 {
                     "total": data["total"],
-                    "bands": data["bands"],
+                    "bands": bands,
                     "albums": albums,
                     "checkpoints": data["checkpoints"],
                     "lag": data["lag"],
@@ -180,7 +184,7 @@ def results(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         )
         return
     table = Table("band", "votes", "share", title=f"{data['total']} votes")
-    for band, votes in sorted(data["bands"].items(), key=lambda kv: -kv[1]):
+    for band, votes in sorted(bands.items(), key=lambda kv: -kv[1]):
         table.add_row(band, str(votes), f"{votes / max(data['total'], 1):.1%}")
     console.print(table)
     console.print(f"lag: {sum(data['lag'].values())} messages behind the log")

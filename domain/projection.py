@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from domain.names import first_spelling, name_key
 from domain.readmodel import album_field
 from domain.votes import VoteCast
 
@@ -34,6 +35,12 @@ def cast_second(event: VoteCast) -> int:
     return int(event.cast_at.timestamp())
 
 
+def name_fields(band: str, album: str) -> tuple[str, str]:
+    """Where a vote counts: its band's key and its album's field (band key, album key)."""
+    key = name_key(band)
+    return key, album_field(key, name_key(album))
+
+
 @dataclass
 class TallyView:
     """The tallies read model in memory: what Redis holds, as plain Python."""
@@ -44,6 +51,8 @@ class TallyView:
     albums: Counter[str] = field(default_factory=Counter)
     seconds: Counter[int] = field(default_factory=Counter)
     total: int = 0
+    # band key or album field -> (event_id, spelling) shown; see domain.names
+    names: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def apply(self, batch: Sequence[Delivered]) -> int:
         """Apply one batch atomically; returns how many votes it counted."""
@@ -59,12 +68,18 @@ class TallyView:
             if event is None or event.vote_id in self.counted:
                 continue
             self.counted.add(event.vote_id)
-            self.bands[event.band] += 1
-            self.albums[album_field(event.band, event.album)] += 1
+            band, album = name_fields(event.band, event.album)
+            self.bands[band] += 1
+            self.albums[album] += 1
+            self._name(band, event.event_id, event.band)
+            self._name(album, event.event_id, event.album)
             self.seconds[cast_second(event)] += 1
             self.total += 1
             counted += 1
         return counted
+
+    def _name(self, key: str, event_id: str, spelling: str) -> None:
+        self.names[key] = first_spelling(self.names.get(key), event_id, spelling)
 
     def summary(self) -> dict[str, Any]:
         """What two views must agree on to be equal (the counted set is implied)."""
@@ -74,6 +89,7 @@ class TallyView:
             "seconds": dict(+self.seconds),
             "total": self.total,
             "checkpoints": dict(self.checkpoints),
+            "names": {key: spelling for key, (_, spelling) in self.names.items()},
         }
 
 

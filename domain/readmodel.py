@@ -14,14 +14,18 @@ LIVE = ""
 NEXT = "next:"
 
 # Keys of one tallies model, relative to boleta:{tallies}:<namespace>.
-BANDS = "bands"  # HASH band -> votes
-ALBUMS = "albums"  # HASH band + ALBUM_SEP + album -> votes
+# Bands and albums are counted under their canonical keys (domain.names.name_key): one
+# field per name however it was spelled; NAMES says which spelling to show.
+BANDS = "bands"  # HASH band key -> votes
+ALBUMS = "albums"  # HASH band key + ALBUM_SEP + album key -> votes
 TOTAL = "total"  # STRING votes
 CHECKPOINT = "checkpoint"  # HASH partition -> last applied offset
 COUNTED = "counted"  # SET of counted vote_ids (exactly-once under redelivery)
 SECONDS = "seconds"  # HASH unix second of cast_at -> votes
 META = "meta"  # HASH instance (changes on wipe or swap), created_at
-MODEL_KEYS = (BANDS, ALBUMS, TOTAL, CHECKPOINT, COUNTED, SECONDS, META)
+NAMES = "names"  # HASH band key or album field -> the spelling shown (the first cast)
+NAMED_BY = "named_by"  # HASH band key or album field -> event_id of that spelling's vote
+MODEL_KEYS = (BANDS, ALBUMS, TOTAL, CHECKPOINT, COUNTED, SECONDS, META, NAMES, NAMED_BY)
 
 # Operational keys (live only; not part of the model, not swapped by a rebuild).
 RATE = "rate"  # STREAM, one entry per applied batch: votes, total, lag (Grafana: XRANGE)

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 import redis
 
-from domain.projection import Delivered, cast_second
+from domain.projection import Delivered, cast_second, name_fields
 from domain.readmodel import (
     ALBUMS,
     BANDS,
@@ -26,13 +26,14 @@ from domain.readmodel import (
     LIVE,
     META,
     MODEL_KEYS,
+    NAMED_BY,
+    NAMES,
     NEXT,
     RATE,
     RATE_MAXLEN,
     SECONDS,
     TALLIES_TAG,
     TOTAL,
-    album_field,
     tallies_key,
 )
 
@@ -66,6 +67,7 @@ class RedisTallies:
             tallies_key(k, namespace, tag)
             for k in (BANDS, ALBUMS, TOTAL, CHECKPOINT, COUNTED, SECONDS, META)
         ] + [tallies_key(RATE, LIVE, tag), tallies_key(LAG, LIVE, tag)]
+        self._keys += [tallies_key(k, namespace, tag) for k in (NAMES, NAMED_BY)]
         self._apply = client.register_script(APPLY_SCRIPT)
         self._swap = client.register_script(SWAP_SCRIPT)
         self.instance = ""
@@ -136,13 +138,15 @@ class RedisTallies:
             pipe.hgetall(self.key(SECONDS))
             pipe.get(self.key(TOTAL))
             pipe.hgetall(self.key(CHECKPOINT))
-            bands, albums, seconds, total, checkpoints = pipe.execute()
+            pipe.hgetall(self.key(NAMES))
+            bands, albums, seconds, total, checkpoints, names = pipe.execute()
         return {
             "bands": {_text(k): int(v) for k, v in bands.items()},
             "albums": {_text(k): int(v) for k, v in albums.items()},
             "seconds": {int(k): int(v) for k, v in seconds.items()},
             "total": int(total or 0),
             "checkpoints": {int(k): int(v) for k, v in checkpoints.items()},
+            "names": {_text(k): _text(v) for k, v in names.items()},
         }
 
     def counted_size(self) -> int:
@@ -153,23 +157,30 @@ _encode = msgspec.msgpack.Encoder().encode
 
 
 def pack_batch(batch: Sequence[Delivered]) -> bytes:
-    """The batch as tallies.lua reads it: [names, messages], MessagePack. Each distinct
-    (band, album field, cast second) is packed once and named by its 1-based index."""
+    """The batch as tallies.lua reads it: [names, messages, spellings, event_ids],
+    MessagePack. Each distinct (band, album, cast second) is packed once, as its band key,
+    album field and second, and named by its 1-based index; spellings holds its band and
+    album as cast, event_ids each message's (see domain.names)."""
     index: dict[tuple[str, str, datetime], int] = {}
     names: list[str | int] = []
     messages: list[str | int] = []
+    spellings: list[str] = []
+    event_ids: list[str] = []
     for item in batch:
         event = item.event
         if event is None:
             messages += (item.partition, item.offset, "", 0)
+            event_ids.append("")
             continue
         key = (event.band, event.album, event.cast_at)
         k = index.get(key)
         if k is None:
             k = index[key] = len(index) + 1
-            names += (event.band, album_field(event.band, event.album), cast_second(event))
+            names += (*name_fields(event.band, event.album), cast_second(event))
+            spellings += (event.band, event.album)
         messages += (item.partition, item.offset, event.vote_id, k)
-    return _encode((names, messages))
+        event_ids.append(event.event_id)
+    return _encode((names, messages, spellings, event_ids))
 
 
 def _text(value: bytes | str) -> str:

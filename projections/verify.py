@@ -13,8 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.projection import Delivered, TallyView
-from domain.readmodel import album_field
+from domain.projection import Delivered, TallyView, name_fields
 
 
 @dataclass
@@ -41,17 +40,20 @@ def fold_until(
 
 def compare_counts(
     what: str,
-    expected: Mapping[str, int],
-    actual: Mapping[str, int],
+    expected: Mapping[str, object],
+    actual: Mapping[str, object],
     report: Report,
     limit: int = 20,
+    absent: object = 0,
 ) -> None:
     keys = sorted(set(expected) | set(actual))
-    wrong = [k for k in keys if expected.get(k, 0) != actual.get(k, 0)]
+    wrong = [k for k in keys if expected.get(k, absent) != actual.get(k, absent)]
     for key in wrong[:limit]:
         shown = key.replace("\x1f", " / ")
-        log_says, model_has = expected.get(key, 0), actual.get(key, 0)
-        report.differences.append(f"{what} {shown!r}: log says {log_says}, model has {model_has}")
+        log_says, model_has = expected.get(key, absent), actual.get(key, absent)
+        report.differences.append(
+            f"{what} {shown!r}: log says {log_says!r}, model has {model_has!r}"
+        )
     if len(wrong) > limit:
         report.differences.append(f"... and {len(wrong) - limit} more {what} differences")
 
@@ -59,6 +61,9 @@ def compare_counts(
 def check_tallies(view: TallyView, snapshot: Mapping[str, Any], report: Report) -> None:
     compare_counts("tallies band", view.bands, snapshot["bands"], report)
     compare_counts("tallies album", view.albums, snapshot["albums"], report)
+    # The spelling shown per band key and album field (one name per band: domain.names).
+    names = view.summary()["names"]
+    compare_counts("tallies name", names, snapshot["names"], report, absent=None)
     if view.total != snapshot["total"]:
         report.differences.append(
             f"tallies total: log says {view.total}, read model has {snapshot['total']}"
@@ -74,18 +79,20 @@ def check_audit(
     report: Report,
 ) -> Counter[str]:
     """Audit documents up to the checkpoints must be exactly the first occurrence of each
-    distinct vote_id; returns the audit log's votes per band (all documents)."""
+    distinct vote_id; returns the audit log's votes per band key (all documents). The audit
+    log keeps each vote's spelling; its votes are counted under the names' keys."""
     bands: Counter[str] = Counter()
     albums: Counter[str] = Counter()
     all_bands: Counter[str] = Counter()
     seen: Counter[str] = Counter()
     for doc in documents:
-        all_bands[doc["band"]] += 1
+        band, album = name_fields(doc["band"], doc["album"])
+        all_bands[band] += 1
         if doc["offset"] > checkpoints.get(doc["partition"], -1):
             continue
         seen[doc["vote_id"]] += 1
-        bands[doc["band"]] += 1
-        albums[album_field(doc["band"], doc["album"])] += 1
+        bands[band] += 1
+        albums[album] += 1
     doubled = [v for v, n in seen.items() if n > 1]
     if doubled:
         report.differences.append(f"audit: {len(doubled)} vote_ids stored twice, e.g. {doubled[0]}")

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 
+from domain.names import shown_tallies
 from domain.readmodel import (
     ALBUMS,
     BANDS,
     CHECKPOINT,
     LAG,
+    NAMES,
     SECONDS,
     TOTAL,
-    split_album_field,
     tallies_key,
 )
 from queries.views import AlbumTally, BandTally, ResultsView, SecondCount
@@ -41,14 +41,17 @@ class RedisResults:
             pipe.hgetall(self._key(CHECKPOINT))
             pipe.hgetall(self._key(LAG))
             pipe.hmget(self._key(SECONDS), seconds)
-            bands, albums, total, checkpoints, lag, per_second = await pipe.execute()
-        by_band: dict[str, list[AlbumTally]] = defaultdict(list)
-        for field, votes in albums.items():
-            band, album = split_album_field(_text(field))
-            by_band[band].append(AlbumTally(album, int(votes)))
+            pipe.hgetall(self._key(NAMES))
+            bands, albums, total, checkpoints, lag, per_second, stored = await pipe.execute()
+        # Bands and albums are counted under their keys; each is shown as its first spelling.
+        shown = shown_tallies(_counts(bands), _counts(albums), _texts(stored))
         tallies = [
-            BandTally(band, votes, sorted(by_band[band], key=lambda a: (-a.votes, a.album)))
-            for band, votes in ((_text(b), int(v)) for b, v in bands.items())
+            BandTally(
+                band,
+                votes,
+                sorted((AlbumTally(*a) for a in albums), key=lambda a: (-a.votes, a.album)),
+            )
+            for band, votes, albums in shown
         ]
         tallies.sort(key=lambda b: (-b.votes, b.band))
         return ResultsView(
@@ -79,3 +82,11 @@ class RedisResults:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _counts(stored: dict[bytes, bytes]) -> dict[str, int]:
+    return {_text(k): int(v) for k, v in stored.items()}
+
+
+def _texts(stored: dict[bytes, bytes]) -> dict[str, str]:
+    return {_text(k): _text(v) for k, v in stored.items()}

@@ -18,6 +18,7 @@ from boleta.client import cast_batches, to_proto
 from boleta.serve_projections import Model
 from boleta.settings import Settings
 from boleta.votefile import read_votes
+from domain.names import name_key
 from domain.readmodel import MODEL_KEYS, tallies_key
 from projections.mongo_sink import live_collection_name
 from projections.redis_sink import RedisTallies
@@ -67,13 +68,14 @@ async def test_seed_file_through_the_service_is_counted_exactly(isolated: Settin
     settings = isolated.replace(command_port=free_port())
     assert await _cast_seed(settings) == 1000
     rows = json.loads(SEED.read_text())
-    expected = collections.Counter(" ".join(r["name"].split()) for r in rows)
+    expected = collections.Counter(name_key(r["name"]) for r in rows)
 
     with running_worker(settings, Model.tallies), running_worker(settings, Model.audit):
         await asyncio.to_thread(wait_for, lambda: caught_up(settings, 1000), 90, "catch-up")
         snapshot = tallies(settings).snapshot()
         assert snapshot["bands"] == dict(expected)
-        assert snapshot["bands"]["Mayfield"] == 258
+        assert snapshot["bands"]["mayfield"] == 258
+        assert snapshot["names"]["mayfield"] == "Mayfield"
         report = await asyncio.to_thread(ops.verify, settings, QUIET, 30)
     assert report.ok, report.differences
     assert report.facts["audit_documents"] == 1000
