@@ -162,6 +162,7 @@ def pack_batch(batch: Sequence[Delivered]) -> bytes:
     album field and second, and named by its 1-based index; spellings holds its band and
     album as cast, event_ids each message's (see domain.names)."""
     index: dict[tuple[str, str, datetime], int] = {}
+    fields: dict[tuple[str, str], tuple[str, str]] = {}  # (band, album) -> their keys
     names: list[str | int] = []
     messages: list[str | int] = []
     spellings: list[str] = []
@@ -176,8 +177,12 @@ def pack_batch(batch: Sequence[Delivered]) -> bytes:
         k = index.get(key)
         if k is None:
             k = index[key] = len(index) + 1
-            names += (*name_fields(event.band, event.album), cast_second(event))
-            spellings += (event.band, event.album)
+            pair = (event.band, event.album)
+            keyed = fields.get(pair)
+            if keyed is None:
+                keyed = fields[pair] = name_fields(*pair)
+            names += (*keyed, cast_second(event))
+            spellings += pair
         messages += (item.partition, item.offset, event.vote_id, k)
         event_ids.append(event.event_id)
     return _encode((names, messages, spellings, event_ids))
