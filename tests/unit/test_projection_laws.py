@@ -32,8 +32,19 @@ MAX_MESSAGES = 12
 VOTES_PER_PARTITION = 6  # few distinct vote_ids per partition: retries are common
 
 # Spelling variants of one name are common (one name per band: domain.names).
-BANDS = ("Radiohead", "RADIOHEAD", "Björk", "BJÖRK", "Sigur Rós", "A", "a", "Ａ", "1", "🎸 Ñu")
-ALBUMS = ("OK Computer", "ok  computer", "Homogenic", "()", "A", "ａ", "1")
+BANDS = (
+    "Radiohead",
+    "RADIOHEAD",
+    "radiohead ",
+    "Ｒａｄｉｏｈｅａｄ",
+    "Björk",
+    "BJÖRK",
+    "A",
+    "a",
+    "Ａ",
+    "🎸 Ñu",
+)
+ALBUMS = ("OK Computer", "ok  computer", "OK COMPUTER", "()", "A", "ａ", "1")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RECENT = datetime(2024, 5, 1, 12, tzinfo=UTC)
 
