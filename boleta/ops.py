@@ -44,7 +44,7 @@ def results(settings: Settings, contest: str = "") -> dict[str, Any]:
         finally:
             consumer.close()
     lag = {p: max(0, end - 1 - snapshot["checkpoints"].get(p, -1)) for p, end in ends.items()}
-    empty = {"bands": {}, "albums": {}, "seconds": {}, "total": 0}
+    empty = {"bands": {}, "albums": {}, "seconds": {}, "total": 0, "names": {}}
     tally = snapshot["contests"].get(name, empty)
     return {"contest": name, **tally, "checkpoints": snapshot["checkpoints"], "lag": lag}
 

@@ -20,6 +20,7 @@ from boleta import ops
 from boleta.serve_projections import Model
 from boleta.settings import Settings
 from domain import VoteCast
+from domain.names import name_key
 from domain.readmodel import BANDS, contest_key
 from projections.redis_sink import RedisTallies
 from tests.integration.http_helpers import serving
@@ -228,7 +229,7 @@ def test_a_vote_cast_after_the_close_never_counts(isolated: Settings, tmp_path: 
         ops.run_rebuild(settings, Model.audit, Console(quiet=True))
     snapshot = model.snapshot()
     assert {c: t["bands"] for c, t in snapshot["contests"].items()} == {
-        c: dict(b) for c, b in expected.items()
+        c: {name_key(band): n for band, n in b.items()} for c, b in expected.items()
     }
     assert sum(snapshot["checkpoints"].values()) + 3 == len(events), "late votes still move it"
     assert ops.verify(settings, Console(quiet=True), wait_s=30).ok
