@@ -87,12 +87,14 @@ for k, c in pairs(counts) do
 end
 -- One name per band and album: offer each key's least event_id of the batch, keep the
 -- least of all (named_by holds the event_id of the spelling names shows).
+local function offer(offered, field, e, spelling)
+  local cur = offered[field]
+  if cur == nil or earlier(e, cur[1]) then offered[field] = {e, spelling} end
+end
 for k, e in pairs(first) do
   local offered = per_contest[names[4 * k - 3]].offered
-  for j, field in ipairs({names[4 * k - 2], names[4 * k - 1]}) do
-    local cur = offered[field]
-    if cur == nil or earlier(e, cur[1]) then offered[field] = {e, spellings[2 * k - 2 + j]} end
-  end
+  offer(offered, names[4 * k - 2], e, spellings[2 * k - 1])
+  offer(offered, names[4 * k - 1], e, spellings[2 * k])
 end
 for ci, sums in pairs(per_contest) do
   local base = 7 + 6 * (ci - 1)
@@ -100,11 +102,18 @@ for ci, sums in pairs(per_contest) do
   for k, v in pairs(sums.albums) do redis.call('HINCRBY', KEYS[base + 2], k, v) end
   for k, v in pairs(sums.seconds) do redis.call('HINCRBY', KEYS[base + 3], k, v) end
   local shown, named_by = KEYS[base + 5], KEYS[base + 6]
-  for field, c in pairs(sums.offered) do
-    local by = redis.call('HGET', named_by, field)
-    if not by or earlier(c[1], by) then
-      redis.call('HSET', shown, field, c[2])
-      redis.call('HSET', named_by, field, c[1])
+  local fields = {}
+  for field in pairs(sums.offered) do fields[#fields + 1] = field end
+  for from = 1, #fields, 1000 do  -- one HMGET per 1000 fields (unpack's stack is bounded)
+    local upto = math.min(from + 999, #fields)
+    local stored = redis.call('HMGET', named_by, unpack(fields, from, upto))
+    for j = from, upto do
+      local field = fields[j]
+      local c, by = sums.offered[field], stored[j - from + 1]
+      if not by or earlier(c[1], by) then
+        redis.call('HSET', shown, field, c[2])
+        redis.call('HSET', named_by, field, c[1])
+      end
     end
   end
   redis.call('HINCRBY', contests, contest_ids[ci], sums.votes)
