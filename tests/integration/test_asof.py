@@ -31,7 +31,6 @@ from commands.handler import new_event_id
 from commands.ports import Appended
 from domain import VoteCast, vote_cast_codec
 from domain.asof import ReplayTooLongError, timestamp_ms
-from domain.names import name_key
 from domain.projection import ContestTally, TallyView
 from projections.asof import prefix_end, tallies_as_of
 from projections.log_reader import end_offsets, replay, replay_consumer
@@ -102,16 +101,22 @@ def whole_log_as_of(settings: Settings, as_of: datetime) -> TallyView:
 
 
 def counted_by_hand(events: list[VoteCast], as_of: datetime) -> Counter[tuple[str, str]]:
-    """Votes per (contest, band key): the first event of each vote_id, if cast by ``as_of``."""
+    """Votes per (contest, band): the first event of each vote_id, if cast by ``as_of``."""
     first: dict[str, VoteCast] = {}
     for event in events:
         first.setdefault(event.vote_id, event)
-    return Counter((e.contest, name_key(e.band)) for e in first.values() if e.cast_at <= as_of)
+    return Counter((e.contest, e.band) for e in first.values() if e.cast_at <= as_of)
 
 
 def per_band(view: TallyView) -> Counter[tuple[str, str]]:
+    """Votes per (contest, band as shown): counted by key, shown as first spelled (the
+    votes here spell each band one way)."""
     return Counter(
-        {(c, band): n for c, tally in view.contests.items() for band, n in tally.bands.items()}
+        {
+            (c, band): n
+            for c, tally in view.contests.items()
+            for band, n in shown_bands(tally).items()
+        }
     )
 
 
