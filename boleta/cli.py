@@ -184,23 +184,27 @@ def results(
     """Print one contest's live tallies (per band, per album, total) and the projection lag,
     or (--as-of) its tallies as of a moment."""
     from boleta import ops
-    from domain.readmodel import split_album_field
+    from domain.names import shown_tallies
 
     if as_of:
         data = _results_as_of(_contest(contest), _moment("--as-of", as_of))
     else:
         data = ops.results(_settings(), _contest(contest))
+    # Bands and albums are counted under their keys; each is shown as its first spelling.
+    shown = shown_tallies(data["bands"], data["albums"], data["names"])
+    bands = {band: votes for band, votes, _ in shown}
     if as_json:
         albums = [
-            {"band": b, "album": a, "votes": n}
-            for (b, a), n in ((split_album_field(k), v) for k, v in data["albums"].items())
+            {"band": band, "album": album, "votes": n}
+            for band, _, band_albums in shown
+            for album, n in band_albums
         ]
         print(
             json.dumps(
                 {
                     "contest": data["contest"],
                     "total": data["total"],
-                    "bands": data["bands"],
+                    "bands": bands,
                     "albums": albums,
                     "checkpoints": data["checkpoints"],
                     "lag": data["lag"],
@@ -212,7 +216,7 @@ def results(
         return
     title = f"{data['contest']}: {data['total']} votes"
     table = Table("band", "votes", "share", title=title)
-    for band, votes in sorted(data["bands"].items(), key=lambda kv: -kv[1]):
+    for band, votes in sorted(bands.items(), key=lambda kv: -kv[1]):
         table.add_row(band, str(votes), f"{votes / max(data['total'], 1):.1%}")
     console.print(table)
     if "as_of" in data:
@@ -247,7 +251,7 @@ def _results_as_of(contest: str, as_of: datetime) -> dict[str, Any]:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None
     tally = view.contests.get(contest)
-    summary = tally.summary() if tally else {"bands": {}, "albums": {}, "total": 0}
+    summary = tally.summary() if tally else {"bands": {}, "albums": {}, "total": 0, "names": {}}
     return {
         "contest": contest,
         **summary,

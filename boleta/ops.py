@@ -44,7 +44,7 @@ def results(settings: Settings, contest: str = "") -> dict[str, Any]:
         finally:
             consumer.close()
     lag = behind(ends, snapshot["checkpoints"])
-    empty = {"bands": {}, "albums": {}, "seconds": {}, "total": 0}
+    empty = {"bands": {}, "albums": {}, "seconds": {}, "total": 0, "names": {}}
     tally = snapshot["contests"].get(name, empty)
     return {"contest": name, **tally, "checkpoints": snapshot["checkpoints"], "lag": lag}
 

@@ -4,20 +4,13 @@ mode) which bands and albums may be voted for. Parsing is pure; reading the file
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
 
 import msgspec
 
+from domain.names import name_key
 from domain.validation import normalize_text
-
-
-def caseless(name: str) -> str:
-    """The key that matches names without regard to case or spacing (Unicode D145 on the
-    normalized text: NFD(casefold(NFD(name))))."""
-    decomposed = unicodedata.normalize("NFD", normalize_text(name))
-    return unicodedata.normalize("NFD", decomposed.casefold())
 
 
 class Band(msgspec.Struct, frozen=True):
@@ -52,12 +45,13 @@ class Contest(msgspec.Struct, frozen=True, kw_only=True):
         return "open"
 
     def canonical(self, band: str, album: str) -> tuple[str, str] | None:
-        """The catalog's spelling of (band, album), matched without regard to case."""
+        """The catalog's spelling of (band, album), matched by their keys (domain.names:
+        without regard to case, width, compatibility forms or spacing), as tallies are."""
         for entry in self.bands:
-            if caseless(entry.name) != caseless(band):
+            if name_key(entry.name) != name_key(band):
                 continue
             for name in entry.albums:
-                if caseless(name) == caseless(album):
+                if name_key(name) == name_key(album):
                     return normalize_text(entry.name), normalize_text(name)
         return None
 
@@ -80,9 +74,25 @@ def parse_catalog(data: bytes) -> Catalog:
     except UnicodeDecodeError as exc:
         raise msgspec.DecodeError(f"the catalog is not UTF-8 text: {exc}") from None
     for contest in catalog.contests:
+        _refuse_one_name_twice(contest)
         for moment in (contest.opens_at, contest.closes_at):
             if moment is not None and moment.tzinfo is None:
                 raise msgspec.ValidationError(
                     f"contest {contest.slug!r}: opens_at and closes_at need a time zone (e.g. Z)"
                 )
     return catalog
+
+
+def _refuse_one_name_twice(contest: Contest) -> None:
+    """Two bands of a contest, or two albums of a band, that are one name (one key)."""
+    lists = [("band", "", [b.name for b in contest.bands])]
+    lists += [("album", f" of band {b.name!r}", list(b.albums)) for b in contest.bands]
+    for what, where, spellings in lists:
+        seen: dict[str, str] = {}
+        for spelling in spellings:
+            other = seen.setdefault(name_key(spelling), spelling)
+            if other is not spelling:
+                raise msgspec.ValidationError(
+                    f"contest {contest.slug!r}: {what}s {other!r} and {spelling!r}{where} are "
+                    "one name (they differ only in case, width or spacing); list it once"
+                )

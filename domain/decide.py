@@ -6,7 +6,8 @@ from datetime import datetime
 
 import msgspec
 
-from domain.catalog import Catalog, Contest, caseless
+from domain.catalog import Catalog, Contest
+from domain.names import name_key
 from domain.validation import (
     contest_field,
     rank_field,
@@ -103,7 +104,7 @@ def _check_catalog(
         return band, album
     canonical = contest.canonical(band, album)
     if canonical is None:
-        known = any(caseless(b.name) == caseless(band) for b in contest.bands)
+        known = any(name_key(b.name) == name_key(band) for b in contest.bands)
         field, what = (
             ("album", f"album {album!r} of {band!r}") if known else ("band", f"band {band!r}")
         )

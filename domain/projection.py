@@ -26,6 +26,7 @@ from typing import Any
 import msgspec
 
 from domain.catalog import Catalog, Contest
+from domain.names import first_spelling, name_key
 from domain.readmodel import album_field
 from domain.votes import VoteCast, voter_key
 
@@ -77,15 +78,24 @@ def voter_of(event: VoteCast) -> str | None:
     return event.voter_id if event.one_vote_per_voter and event.voter_id else None
 
 
+def name_fields(band: str, album: str) -> tuple[str, str]:
+    """Where a vote counts: its band's key and its album's field (band key, album key)."""
+    key = name_key(band)
+    return key, album_field(key, name_key(album))
+
+
 @dataclass
 class ContestTally:
-    """One contest's tallies."""
+    """One contest's tallies. Bands and albums are counted under their keys (one name per
+    band and album, ADR 7); ``names`` holds the spelling each key shows."""
 
     bands: Counter[str] = field(default_factory=Counter)
     albums: Counter[str] = field(default_factory=Counter)
     seconds: Counter[int] = field(default_factory=Counter)
     voters: dict[str, str] = field(default_factory=dict)  # voter -> the vote_id counted
     total: int = 0
+    # band key or album field -> (event_id, spelling) shown; see domain.names
+    names: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def admits(self, event: VoteCast) -> bool:
         """False for a later vote of a voter already counted (one vote per voter); else the
@@ -99,10 +109,20 @@ class ContestTally:
         return True
 
     def count(self, event: VoteCast) -> None:
-        self.bands[event.band] += 1
-        self.albums[album_field(event.band, event.album)] += 1
+        band, album = name_fields(event.band, event.album)
+        self.bands[band] += 1
+        self.albums[album] += 1
+        self._name(band, event.event_id, event.band)
+        self._name(album, event.event_id, event.album)
         self.seconds[cast_second(event)] += 1
         self.total += 1
+
+    def _name(self, key: str, event_id: str, spelling: str) -> None:
+        self.names[key] = first_spelling(self.names.get(key), event_id, spelling)
+
+    def shown_names(self) -> dict[str, str]:
+        """Band key or album field -> the spelling shown."""
+        return {key: spelling for key, (_, spelling) in self.names.items()}
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -110,6 +130,7 @@ class ContestTally:
             "albums": dict(+self.albums),
             "seconds": dict(+self.seconds),
             "total": self.total,
+            "names": self.shown_names(),
         }
 
 

@@ -7,8 +7,9 @@ can touch them all, also on Redis Cluster. A rebuild writes the same keys under
 
 The model holds every contest: model-wide keys (checkpoint, counted, meta, total, the
 ``contests`` hash of each contest's votes) and, per contest, its own tallies under
-``boleta:{tallies}:c:<contest>:`` (``bands``, ``albums``, ``seconds``, and ``voters``: the
-voter -> vote_id counted of a one-vote-per-voter contest). A contest id is a
+``boleta:{tallies}:c:<contest>:`` (``bands``, ``albums``, ``seconds``, ``voters``: the
+voter -> vote_id counted of a one-vote-per-voter contest, and ``names``, ``named_by``: the
+spelling each band and album key shows, and the event_id of its vote). A contest id is a
 slug (lowercase letters, digits, hyphens), so it never contains ``:``.
 """
 
@@ -28,18 +29,24 @@ COUNTED = "counted"  # SET of counted vote_ids (exactly-once under redelivery)
 META = "meta"  # HASH instance (changes on wipe or swap), created_ms, layout
 CONTESTS = "contests"  # HASH contest -> votes (the contests that have votes)
 MODEL_KEYS = (TOTAL, CHECKPOINT, COUNTED, META, CONTESTS)
-# The key layout a model was written with (META "layout"); a model without it predates
-# per-contest tallies and is replaced by a fresh one (rebuilt from the log).
-LAYOUT = "contests-1"
+# The key layout a model was written with (META "layout"); a model of another layout
+# (none: before per-contest tallies; "contests-1": bands and albums under their spelling,
+# before one name per band, ADR 7) is replaced by a fresh one (rebuilt from the log).
+LAYOUT = "names-1"
 # Keys before per-contest tallies (deleted when a model of the old layout is replaced).
 LEGACY_KEYS = ("bands", "albums", "seconds")
 
 # Per-contest keys, relative to boleta:{tallies}:<namespace>c:<contest>:.
-BANDS = "bands"  # HASH band -> votes
-ALBUMS = "albums"  # HASH band + ALBUM_SEP + album -> votes
+# Bands and albums are counted under their canonical keys (domain.names.name_key): one
+# field per name however it was spelled; NAMES says which spelling to show (ADR 7).
+BANDS = "bands"  # HASH band key -> votes
+ALBUMS = "albums"  # HASH band key + ALBUM_SEP + album key -> votes
 SECONDS = "seconds"  # HASH unix second of cast_at -> votes
 VOTERS = "voters"  # HASH voter_id -> the vote_id counted (one vote per voter; ADR 6)
-CONTEST_KEYS = (BANDS, ALBUMS, SECONDS, VOTERS)  # tallies.lua relies on this order
+NAMES = "names"  # HASH band key or album field -> the spelling shown (the first cast)
+NAMED_BY = "named_by"  # HASH band key or album field -> event_id of that spelling's vote
+# tallies.lua relies on this order
+CONTEST_KEYS = (BANDS, ALBUMS, SECONDS, VOTERS, NAMES, NAMED_BY)
 
 # Operational keys (live only; not part of the model, not swapped by a rebuild).
 RATE = "rate"  # STREAM, one entry per applied batch: votes, total, lag (Grafana: XRANGE)

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 import redis
 
-from domain.projection import Delivered, cast_second, voter_of
+from domain.projection import Delivered, cast_second, name_fields, voter_of
 from domain.readmodel import (
     CHECKPOINT,
     CONTEST_KEYS,
@@ -34,7 +34,6 @@ from domain.readmodel import (
     TALLIES_TAG,
     TOTAL,
     VOTERS,
-    album_field,
     contest_key,
     tallies_key,
 )
@@ -78,21 +77,22 @@ class RedisTallies:
         return tallies_key(name, self.namespace, self.tag)
 
     def contest_keys(self, contest: str, namespace: str | None = None) -> list[str]:
-        """The contest's own keys (bands, albums, seconds, voters), in ``CONTEST_KEYS``
-        order."""
+        """The contest's own keys (bands, albums, seconds, voters, names, named_by), in
+        ``CONTEST_KEYS`` order."""
         ns = self.namespace if namespace is None else namespace
         return [contest_key(contest, k, ns, self.tag) for k in CONTEST_KEYS]
 
     def load(self) -> ModelState:
-        """The model's instance and checkpoints, read together. A model written before
-        per-contest tallies (no layout mark) is deleted: the worker then rebuilds it from
-        the log, as after a loss of Redis's data."""
+        """The model's instance and checkpoints, read together. A model of another key
+        layout (before per-contest tallies, or before one name per band) is deleted, every
+        contest's keys with it: the worker then rebuilds it from the log, as after a loss of
+        Redis's data."""
         with self._client.pipeline(transaction=True) as pipe:
             pipe.hmget(self.key(META), ["instance", "layout"])
             pipe.hgetall(self.key(CHECKPOINT))
             (instance, layout), checkpoints = pipe.execute()
         if instance and _text(layout or b"") != LAYOUT:
-            self._client.delete(*(self.key(k) for k in MODEL_KEYS + LEGACY_KEYS))
+            self.drop()
             instance, checkpoints = None, {}
         self.instance = _text(instance) if instance else ""
         return ModelState(self.instance, {int(p): int(o) for p, o in checkpoints.items()})
@@ -174,7 +174,8 @@ class RedisTallies:
                 pipe.get(self.key(TOTAL))
                 pipe.hgetall(self.key(CHECKPOINT))
                 for contest in known:
-                    for key in self.contest_keys(contest)[:3]:  # not the voters
+                    bands, albums, seconds, _, names, _ = self.contest_keys(contest)
+                    for key in (bands, albums, seconds, names):  # not voters, named_by
                         pipe.hgetall(key)
                 stored, total, checkpoints, *per_contest = pipe.execute()
             found = {_text(c): int(v) for c, v in stored.items()}
@@ -185,12 +186,13 @@ class RedisTallies:
         for i, contest in enumerate(known):
             if contest not in found:
                 continue
-            bands, albums, seconds = per_contest[3 * i : 3 * i + 3]
+            bands, albums, seconds, names = per_contest[4 * i : 4 * i + 4]
             by_contest[contest] = {
                 "bands": {_text(k): int(v) for k, v in bands.items()},
                 "albums": {_text(k): int(v) for k, v in albums.items()},
                 "seconds": {int(k): int(v) for k, v in seconds.items()},
                 "total": found[contest],
+                "names": {_text(k): _text(v) for k, v in names.items()},
             }
         return {
             "contests": by_contest,
@@ -212,18 +214,25 @@ _encode = msgspec.msgpack.Encoder().encode
 
 def pack_batch(batch: Sequence[Delivered]) -> tuple[list[str], bytes]:
     """The batch's contests, and the batch as tallies.lua reads it: [contests, names,
-    messages, voters], MessagePack. Each distinct (contest, band, album field, cast second)
-    is packed once and named by its 1-based index; each contest likewise. ``voters``: the
-    (1-based message, voter_id) of each vote under one vote per voter."""
+    messages, voters, spellings, event_ids], MessagePack. Each distinct (contest, band,
+    album, cast second) is packed once, as its contest, band key, album field and second
+    (domain.names: counted by key), and named by its 1-based index; each contest likewise.
+    ``voters``: the (1-based message, voter_id) of each vote under one vote per voter;
+    ``spellings``: the band and album as cast, 2 per quadruple; ``event_ids``: each
+    message's ("" if undecodable), which decide the spelling shown (ADR 7)."""
     contests: dict[str, int] = {}
     index: dict[tuple[str, str, str, datetime], int] = {}
+    fields: dict[tuple[str, str], tuple[str, str]] = {}  # (band, album) -> their keys
     names: list[str | int] = []
     messages: list[str | int] = []
     voters: list[str | int] = []
+    spellings: list[str] = []
+    event_ids: list[str] = []
     for item in batch:
         event = item.event
         if event is None:
             messages += (item.partition, item.offset, "", 0)
+            event_ids.append("")
             continue
         key = (event.contest, event.band, event.album, event.cast_at)
         k = index.get(key)
@@ -232,14 +241,20 @@ def pack_batch(batch: Sequence[Delivered]) -> tuple[list[str], bytes]:
             c = contests.get(event.contest)
             if c is None:
                 c = contests[event.contest] = len(contests) + 1
-            names += (c, event.band, album_field(event.band, event.album), cast_second(event))
+            pair = (event.band, event.album)
+            keyed = fields.get(pair)
+            if keyed is None:
+                keyed = fields[pair] = name_fields(*pair)
+            names += (c, *keyed, cast_second(event))
+            spellings += pair
         messages += (item.partition, item.offset, event.vote_id, k)
+        event_ids.append(event.event_id)
         if event.one_vote_per_voter:
             voter = voter_of(event)
             if voter is not None:
                 voters += (len(messages) // 4, voter)
     order = list(contests)
-    return order, _encode((order, names, messages, voters))
+    return order, _encode((order, names, messages, voters, spellings, event_ids))
 
 
 def _text(value: bytes | str) -> str:

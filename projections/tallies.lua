@@ -1,17 +1,21 @@
 -- Apply one batch of votes to the tallies read model (every contest), atomically.
 -- KEYS: checkpoint counted meta total contests rate lag, then for each contest of the
---       batch (in the packed order) its bands albums seconds voters.
+--       batch (in the packed order) its bands albums seconds voters names named_by.
 -- ARGV: expected_instance new_instance now_ms write_rate rate_maxlen n_lag layout
 --       then n_lag pairs (partition, lag), then the batch packed as MessagePack:
---       [contests, names, messages, voters]: contests the distinct contest ids of the batch;
---       names a flat list of (c, band, album, second) quadruples, each distinct one of the
---       batch once, c the 1-based contest; messages a flat list of 4 values per message:
---       partition offset vote_id k, k the 1-based quadruple in names (vote_id "" and k 0 =
---       undecodable: position only); voters a flat list of (m, voter_id) pairs, m the
---       1-based message, for the votes under one vote per voter only (ADR 6). One packed
---       argument instead of six per message.
+--       [contests, names, messages, voters, spellings, event_ids]: contests the distinct
+--       contest ids of the batch; names a flat list of (c, band key, album field, second)
+--       quadruples, each distinct one of the batch once, c the 1-based contest; messages a
+--       flat list of 4 values per message: partition offset vote_id k, k the 1-based
+--       quadruple in names (vote_id "" and k 0 = undecodable: position only); voters a flat
+--       list of (m, voter_id) pairs, m the 1-based message, for the votes under one vote per
+--       voter only (ADR 6); spellings the (band, album) as cast, 2 per quadruple; event_ids
+--       one per message. One packed argument instead of six per message.
 -- A vote_id is decided once (SADD counted); a vote under one vote per voter counts only if
 -- its voter has no counted vote in its contest yet (HSETNX voters), else it is superseded.
+-- One name per band and album (docs/adr/0007-one-name-per-band.md): votes count under
+-- their band key and album field; the spelling a key shows in its contest (names) is the
+-- one of its counted vote with the least event_id (named_by), whatever the batches.
 -- Returns {1, instance, counted} or {0, actual_instance_or_empty} when the model is not the
 -- one the worker resumed from (wiped, or swapped by a rebuild): the worker must re-seek.
 local checkpoint, counted, meta, total, contests, rate, lag =
@@ -31,6 +35,16 @@ local packed = cmsgpack.unpack(ARGV[8 + 2 * n_lag])
 local contest_ids, names, messages = packed[1], packed[2], packed[3]
 local voters = {}
 for j = 1, #packed[4], 2 do voters[packed[4][j]] = packed[4][j + 1] end
+local spellings, event_ids = packed[5], packed[6]
+local first = {}  -- k -> least event_id of its counted votes in this batch
+local function earlier(a, b)  -- a < b bytewise (as Python compares str), whatever the locale
+  if a == b then return false end
+  for j = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, j), string.byte(b, j)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
 local before, moved = {}, {}
 local counts = {}
 local n = 0
@@ -47,9 +61,11 @@ for i = 1, #messages, 4 do
       local k = messages[i + 3]
       local voter = voters[(i + 3) / 4]
       if voter == nil
-        or redis.call('HSETNX', KEYS[7 + 4 * names[4 * k - 3]], voter, vid) == 1 then
+        or redis.call('HSETNX', KEYS[5 + 6 * names[4 * k - 3]], voter, vid) == 1 then
         counts[k] = (counts[k] or 0) + 1
         n = n + 1
+        local e = event_ids[(i + 3) / 4]
+        if first[k] == nil or earlier(e, first[k]) then first[k] = e end
       end
     end
   end
@@ -60,7 +76,7 @@ for k, c in pairs(counts) do
   local ci = names[4 * k - 3]
   local sums = per_contest[ci]
   if sums == nil then
-    sums = {votes = 0, bands = {}, albums = {}, seconds = {}}
+    sums = {votes = 0, bands = {}, albums = {}, seconds = {}, offered = {}}
     per_contest[ci] = sums
   end
   local band, album, second = names[4 * k - 2], names[4 * k - 1], names[4 * k]
@@ -69,11 +85,37 @@ for k, c in pairs(counts) do
   sums.albums[album] = (sums.albums[album] or 0) + c
   sums.seconds[second] = (sums.seconds[second] or 0) + c
 end
+-- One name per band and album: offer each key's least event_id of the batch, keep the
+-- least of all (named_by holds the event_id of the spelling names shows).
+local function offer(offered, field, e, spelling)
+  local cur = offered[field]
+  if cur == nil or earlier(e, cur[1]) then offered[field] = {e, spelling} end
+end
+for k, e in pairs(first) do
+  local offered = per_contest[names[4 * k - 3]].offered
+  offer(offered, names[4 * k - 2], e, spellings[2 * k - 1])
+  offer(offered, names[4 * k - 1], e, spellings[2 * k])
+end
 for ci, sums in pairs(per_contest) do
-  local base = 7 + 4 * (ci - 1)
+  local base = 7 + 6 * (ci - 1)
   for k, v in pairs(sums.bands) do redis.call('HINCRBY', KEYS[base + 1], k, v) end
   for k, v in pairs(sums.albums) do redis.call('HINCRBY', KEYS[base + 2], k, v) end
   for k, v in pairs(sums.seconds) do redis.call('HINCRBY', KEYS[base + 3], k, v) end
+  local shown, named_by = KEYS[base + 5], KEYS[base + 6]
+  local fields = {}
+  for field in pairs(sums.offered) do fields[#fields + 1] = field end
+  for from = 1, #fields, 1000 do  -- one HMGET per 1000 fields (unpack's stack is bounded)
+    local upto = math.min(from + 999, #fields)
+    local stored = redis.call('HMGET', named_by, unpack(fields, from, upto))
+    for j = from, upto do
+      local field = fields[j]
+      local c, by = sums.offered[field], stored[j - from + 1]
+      if not by or earlier(c[1], by) then
+        redis.call('HSET', shown, field, c[2])
+        redis.call('HSET', named_by, field, c[1])
+      end
+    end
+  end
   redis.call('HINCRBY', contests, contest_ids[ci], sums.votes)
 end
 local new_total = redis.call('INCRBY', total, n)

@@ -20,8 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.projection import Delivered, TallyView
-from domain.readmodel import album_field
+from domain.projection import Delivered, TallyView, name_fields
 
 
 @dataclass
@@ -48,17 +47,20 @@ def fold_until(
 
 def compare_counts(
     what: str,
-    expected: Mapping[str, int],
-    actual: Mapping[str, int],
+    expected: Mapping[str, object],
+    actual: Mapping[str, object],
     report: Report,
     limit: int = 20,
+    absent: object = 0,
 ) -> None:
     keys = sorted(set(expected) | set(actual))
-    wrong = [k for k in keys if expected.get(k, 0) != actual.get(k, 0)]
+    wrong = [k for k in keys if expected.get(k, absent) != actual.get(k, absent)]
     for key in wrong[:limit]:
         shown = key.replace("\x1f", " / ")
-        log_says, model_has = expected.get(key, 0), actual.get(key, 0)
-        report.differences.append(f"{what} {shown!r}: log says {log_says}, model has {model_has}")
+        log_says, model_has = expected.get(key, absent), actual.get(key, absent)
+        report.differences.append(
+            f"{what} {shown!r}: log says {log_says!r}, model has {model_has!r}"
+        )
     if len(wrong) > limit:
         report.differences.append(f"... and {len(wrong) - limit} more {what} differences")
 
@@ -73,11 +75,19 @@ def check_tallies(
 ) -> None:
     """Each contest's tallies in the model against the log's (invariant 2)."""
     stored = snapshot["contests"]
-    empty: dict[str, Any] = {"bands": {}, "albums": {}, "total": 0}
+    empty: dict[str, Any] = {"bands": {}, "albums": {}, "total": 0, "names": {}}
     for name in _contests(view.contests, stored, only=contest):
         tally, model = view.contest(name), stored.get(name, empty)
         compare_counts(f"{name}: tallies band", tally.bands, model["bands"], report)
         compare_counts(f"{name}: tallies album", tally.albums, model["albums"], report)
+        # The spelling each band key and album field shows (one name per band, ADR 7).
+        compare_counts(
+            f"{name}: tallies name",
+            tally.shown_names(),
+            model["names"],
+            report,
+            absent=None,
+        )
         if tally.total != model["total"]:
             report.differences.append(
                 f"{name}: tallies total: log says {tally.total}, read model has {model['total']}"
@@ -97,7 +107,8 @@ def check_audit(
 ) -> dict[str, Counter[str]]:
     """Audit documents up to the checkpoints must be exactly the first occurrence of each
     distinct vote_id, marked superseded as the fold says; returns the audit log's counted
-    votes per contest and band (all documents not superseded)."""
+    votes per contest and band key (all documents not superseded). The audit log keeps
+    each vote's spelling; its votes are counted under the names' keys (ADR 7)."""
     bands: dict[str, Counter[str]] = defaultdict(Counter)
     albums: dict[str, Counter[str]] = defaultdict(Counter)
     all_bands: dict[str, Counter[str]] = defaultdict(Counter)
@@ -105,8 +116,9 @@ def check_audit(
     mismarked: list[str] = []
     for doc in documents:
         superseded = doc.get("superseded_by")
+        band, album = name_fields(doc["band"], doc["album"])
         if superseded is None:
-            all_bands[doc["contest"]][doc["band"]] += 1
+            all_bands[doc["contest"]][band] += 1
         if doc["offset"] > checkpoints.get(doc["partition"], -1):
             continue
         seen[doc["vote_id"]] += 1
@@ -116,8 +128,8 @@ def check_audit(
                 mismarked.append(doc["vote_id"])
         if superseded is not None:
             continue
-        bands[doc["contest"]][doc["band"]] += 1
-        albums[doc["contest"]][album_field(doc["band"], doc["album"])] += 1
+        bands[doc["contest"]][band] += 1
+        albums[doc["contest"]][album] += 1
     doubled = [v for v, n in seen.items() if n > 1]
     if doubled:
         report.differences.append(f"audit: {len(doubled)} vote_ids stored twice, e.g. {doubled[0]}")

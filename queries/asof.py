@@ -23,10 +23,9 @@ from datetime import UTC, datetime, timedelta
 
 from domain.asof import final_after
 from domain.projection import ContestTally, TallyView
-from domain.readmodel import split_album_field
 from queries.cache import Coalescer
-from queries.results import WINDOW_S
-from queries.views import AlbumTally, BandTally, ResultsView, SecondCount
+from queries.results import WINDOW_S, band_tallies
+from queries.views import ResultsView, SecondCount
 
 Replay = Callable[[datetime, float], TallyView]
 FRESH_TTL_S = 1.0
@@ -56,7 +55,9 @@ class Snapshot:
         contests = {}
         for contest, tally in view.contests.items():
             seconds = Counter({s: n for s, n in tally.seconds.items() if last - s < WINDOW_S})
-            contests[contest] = ContestTally(tally.bands, tally.albums, seconds, total=tally.total)
+            contests[contest] = ContestTally(
+                tally.bands, tally.albums, seconds, total=tally.total, names=tally.names
+            )
         return cls(as_of, final, contests, dict(view.checkpoints))
 
 
@@ -67,16 +68,8 @@ def cast_second_of(moment: datetime) -> int:
 def results_view(snapshot: Snapshot, contest: str, status: str) -> ResultsView:
     """One contest's results in the live results' shape."""
     tally = snapshot.contests.get(contest, ContestTally())
-    albums: dict[str, list[AlbumTally]] = {}
-    for field, votes in tally.albums.items():
-        band, album = split_album_field(field)
-        albums.setdefault(band, []).append(AlbumTally(album, votes))
-    bands = [
-        BandTally(band, votes, sorted(albums.get(band, []), key=lambda a: (-a.votes, a.album)))
-        for band, votes in tally.bands.items()
-        if votes
-    ]
-    bands.sort(key=lambda b: (-b.votes, b.band))
+    # The same names as the live results: counted by key, shown as the first spelling.
+    bands = band_tallies(tally.bands, tally.albums, tally.shown_names())
     last = cast_second_of(snapshot.as_of)
     return ResultsView(
         contest=contest,

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 
+from domain.names import shown_tallies
 from domain.readmodel import (
     ALBUMS,
     BANDS,
     CHECKPOINT,
     CONTESTS,
     LAG,
+    NAMES,
     SECONDS,
     contest_key,
-    split_album_field,
     tallies_key,
 )
 from queries.views import WORKER, AlbumTally, BandTally, ResultsView, SecondCount
@@ -46,21 +47,13 @@ class RedisResults:
             pipe.hgetall(self._key(CHECKPOINT))
             pipe.hgetall(self._key(LAG))
             pipe.hmget(self._contest_key(contest, SECONDS), seconds)
-            bands, albums, total, checkpoints, lag, per_second = await pipe.execute()
-        by_band: dict[str, list[AlbumTally]] = defaultdict(list)
-        for field, votes in albums.items():
-            band, album = split_album_field(_text(field))
-            by_band[band].append(AlbumTally(album, int(votes)))
-        tallies = [
-            BandTally(band, votes, sorted(by_band[band], key=lambda a: (-a.votes, a.album)))
-            for band, votes in ((_text(b), int(v)) for b, v in bands.items())
-        ]
-        tallies.sort(key=lambda b: (-b.votes, b.band))
+            pipe.hgetall(self._contest_key(contest, NAMES))
+            bands, albums, total, checkpoints, lag, per_second, stored = await pipe.execute()
         return ResultsView(
             contest=contest,
             status=status,
             total=int(total or 0),
-            bands=tallies,
+            bands=band_tallies(_counts(bands), _counts(albums), _texts(stored)),
             per_second=[
                 SecondCount(int(s), int(v or 0)) for s, v in zip(seconds, per_second, strict=True)
             ],
@@ -90,5 +83,31 @@ class RedisResults:
         return bool(await self._client.ping())
 
 
+def band_tallies(
+    bands: Mapping[str, int], albums: Mapping[str, int], names: Mapping[str, str]
+) -> list[BandTally]:
+    """The tallies as shown, most votes first: bands and albums are counted under their
+    keys, each shown as its first spelling (``names``; domain.names, ADR 7)."""
+    tallies = [
+        BandTally(
+            band,
+            votes,
+            sorted((AlbumTally(*a) for a in shown_albums), key=lambda a: (-a.votes, a.album)),
+        )
+        for band, votes, shown_albums in shown_tallies(bands, albums, names)
+        if votes
+    ]
+    tallies.sort(key=lambda b: (-b.votes, b.band))
+    return tallies
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _counts(stored: dict[bytes, bytes]) -> dict[str, int]:
+    return {_text(k): int(v) for k, v in stored.items()}
+
+
+def _texts(stored: dict[bytes, bytes]) -> dict[str, str]:
+    return {_text(k): _text(v) for k, v in stored.items()}

@@ -18,6 +18,7 @@ import msgspec
 from pymongo import AsyncMongoClient
 from pymongo.errors import ExecutionTimeout
 
+from domain.names import name_key
 from domain.readmodel import (
     AUDIT_COLLECTION,
     AUDIT_POINTER_ID,
@@ -84,14 +85,18 @@ def decode_cursor(cursor: str) -> Positions:
 
 def matcher(flt: VoteFilter) -> Callable[[Entry], bool]:
     """The filter as a predicate on a timeline entry (domain.timeline). Values are only
-    ever compared: a value like ``{"$ne": null}`` is a string that matches nothing."""
+    ever compared: a value like ``{"$ne": null}`` is a string that matches nothing. Band
+    and album match by their keys (domain.names), as the tallies count them: ``band=Mayfield``
+    finds the votes cast as ``MAYFIELD`` too."""
+    band = None if flt.band is None else name_key(flt.band)
+    album = None if flt.album is None else name_key(flt.album)
 
     def matches(entry: Entry) -> bool:
         if flt.contest is not None and entry["c"] != flt.contest:
             return False
-        if flt.band is not None and entry["b"] != flt.band:
+        if band is not None and name_key(entry["b"]) != band:
             return False
-        if flt.album is not None and entry["a"] != flt.album:
+        if album is not None and name_key(entry["a"]) != album:
             return False
         if flt.year is not None and entry["y"] != flt.year:
             return False

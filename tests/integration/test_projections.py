@@ -18,7 +18,8 @@ from boleta.client import cast_batches, to_proto
 from boleta.serve_projections import Model
 from boleta.settings import Settings
 from boleta.votefile import read_votes
-from domain.readmodel import LAYOUT, tallies_key
+from domain.names import name_key
+from domain.readmodel import LAYOUT, contest_key, tallies_key
 from projections.mongo_sink import live_collection_name
 from projections.redis_sink import RedisTallies
 from proto.boleta.v1 import voting_pb2_grpc
@@ -67,14 +68,16 @@ async def test_seed_file_through_the_service_is_counted_exactly(isolated: Settin
     settings = isolated.replace(command_port=free_port())
     assert await _cast_seed(settings) == 1000
     rows = json.loads(SEED.read_text())
-    expected = collections.Counter(" ".join(r["name"].split()) for r in rows)
+    expected = collections.Counter(name_key(r["name"]) for r in rows)
 
     with running_worker(settings, Model.tallies), running_worker(settings, Model.audit):
         await asyncio.to_thread(wait_for, lambda: caught_up(settings, 1000), 90, "catch-up")
         snapshot = tallies(settings).snapshot()
+        contest = snapshot["contests"][settings.default_contest]
         assert set(snapshot["contests"]) == {settings.default_contest}
-        assert snapshot["contests"][settings.default_contest]["bands"] == dict(expected)
-        assert snapshot["contests"][settings.default_contest]["bands"]["Mayfield"] == 258
+        assert contest["bands"] == dict(expected)
+        assert contest["bands"]["mayfield"] == 258
+        assert contest["names"]["mayfield"] == "Mayfield"
         report = await asyncio.to_thread(ops.verify, settings, QUIET, 30)
     assert report.ok, report.differences
     assert report.facts["audit_documents"] == 1000
@@ -211,3 +214,26 @@ def test_a_model_of_the_layout_before_contests_is_replaced_from_the_log(
     assert tallies(isolated).snapshot() == log_fold(isolated).summary()
     assert client.hget(tallies_key("meta", tag=tag), "layout") == LAYOUT.encode()
     assert not client.exists(tallies_key("bands", tag=tag))
+
+
+def test_a_model_of_the_layout_before_one_name_per_band_is_replaced_from_the_log(
+    isolated: Settings,
+) -> None:
+    """A per-contest model counted by exact spelling (layout contests-1, before ADR 7) is
+    deleted, every contest's keys with it, and rebuilt from the log under the names' keys."""
+    produce(isolated, make_events(60, duplicate_every=7, contests=("main", "other")))
+    client = redis.Redis.from_url(isolated.redis_url)
+    tag = isolated.tallies_tag
+    meta = {"instance": "old", "created_ms": 1, "layout": "contests-1"}
+    client.hset(tallies_key("meta", tag=tag), mapping=meta)
+    client.hset(tallies_key("checkpoint", tag=tag), mapping={0: 5, 1: 5, 2: 5})
+    client.hset(tallies_key("contests", tag=tag), mapping={"main": 9, "gone": 1})
+    client.hset(contest_key("main", "bands", tag=tag), mapping={"Mayfield": 9})
+    client.hset(contest_key("gone", "bands", tag=tag), mapping={"Lien": 1})
+    client.set(tallies_key("total", tag=tag), 10)
+    with running_worker(isolated, Model.tallies):
+        wait_for(lambda: tallies(isolated).snapshot()["total"] == log_fold(isolated).total, 60, "")
+    assert tallies(isolated).snapshot() == log_fold(isolated).summary()
+    assert client.hget(tallies_key("meta", tag=tag), "layout") == LAYOUT.encode()
+    assert not client.hexists(contest_key("main", "bands", tag=tag), "Mayfield")
+    assert not client.exists(contest_key("gone", "bands", tag=tag))

@@ -77,7 +77,8 @@ def test_final_results_are_replayed_once_and_kept_for_the_most_recent_moments() 
         first = await results.snapshot(moments[0])
         assert first.final
         assert first.contests["main"].total == 11
-        assert first.contests["main"].bands == {"Lien": 4, "Mayfield": 7}
+        assert first.contests["main"].bands == {"lien": 4, "mayfield": 7}  # by key
+        assert first.contests["main"].shown_names()["mayfield"] == "Mayfield"
         assert (await results.snapshot(moments[0])) is first
         await results.snapshot(moments[1])
         await results.snapshot(moments[0])  # most recently asked: kept

@@ -18,20 +18,21 @@ from tests.unit.strategies import (
     context_kwargs,
     fewer_examples,
     nfc,
-    nfd,
     slugs,
     spell,
     valid_cases,
     valid_contests,
     words,
 )
+from tests.unit.test_names import icu_key
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def caseless(text: str) -> str:
-    """Unicode's canonical caseless matching key (D145): NFD(casefold(NFD(text)))."""
-    return nfd(nfd(text).casefold())
+    """The key strict contests match names by: NFKC_Casefold (ICU's), whitespace collapsed,
+    as tallies group names (domain.names, ADR 0007)."""
+    return icu_key(text)
 
 
 def context(now: datetime, catalog: Catalog | None) -> DecisionContext:
@@ -223,6 +224,8 @@ def test_a_strict_contest_refuses_an_album_it_does_not_list_for_the_band(
         ("Straße", "STRASSE"),
         ("Μαρΐα", "Μαρΐα".upper()),
         ("Ϋ́", "ΰ"),
+        ("Mayfield", "Ｍａｙｆｉｅｌｄ"),  # full width: one name (ADR 0007)
+        ("Ⅻ Signs", "XII SIGNS"),
     ],
 )
 def test_strict_matching_ignores_case_spacing_and_composition(listed: str, typed: str) -> None:
@@ -253,8 +256,11 @@ contests = st.builds(
     opens_at=st.none() | aware,
     closes_at=st.none() | aware,
     bands=st.lists(
-        st.builds(Band, st.text(max_size=10), st.lists(st.text(max_size=10)).map(tuple)),
+        st.builds(
+            Band, st.text(max_size=10), st.lists(st.text(max_size=10), unique_by=icu_key).map(tuple)
+        ),
         max_size=3,
+        unique_by=lambda band: icu_key(band.name),
     ).map(tuple),
 )
 
@@ -304,6 +310,27 @@ def test_a_catalog_with_a_naive_time_is_refused(field: str) -> None:
 )
 def test_a_malformed_catalog_is_refused(data: bytes, error: type[Exception]) -> None:
     with pytest.raises(error):
+        parse_catalog(data)
+
+
+@pytest.mark.parametrize(
+    ("bands", "message"),
+    [
+        (
+            [{"name": "Mayfield"}, {"name": "ＭＡＹＦＩＥＬＤ"}],
+            r"bands 'Mayfield' and 'ＭＡＹＦＩＥＬＤ'",
+        ),
+        (
+            [{"name": "Mayfield", "albums": ["Kid A", "kid  a"]}],
+            r"albums 'Kid A' and 'kid  a' of band 'Mayfield'",
+        ),
+    ],
+)
+def test_a_catalog_that_lists_one_name_twice_is_refused(
+    bands: list[dict[str, object]], message: str
+) -> None:
+    data = msgspec.json.encode({"contests": [{"slug": "main", "strict": True, "bands": bands}]})
+    with pytest.raises(msgspec.ValidationError, match=message + r".*one name"):
         parse_catalog(data)
 
 

@@ -1,53 +1,71 @@
-"""The tallies script's packed batch names every message's partition, offset, vote,
-contest and tally keys exactly (projections/redis_sink.pack_batch; tallies.lua reads it)."""
+"""The tallies script's packed batch names every message's partition, offset, vote, event
+id, contest and tally keys exactly (projections/redis_sink.pack_batch; tallies.lua reads it)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import msgspec
 from hypothesis import given
 
+from domain.names import name_key
 from domain.projection import Delivered, cast_second, voter_of
 from domain.readmodel import album_field
 from projections.redis_sink import pack_batch
 from tests.unit.test_projection_laws import logs
 from tests.unit.test_voter_laws import voter_logs
 
-Row = tuple[int, int, str, tuple[str, str, str, int] | None]
 
-
-def unpacked(contests: list[str], packed: bytes) -> list[Row]:
-    order, names, messages, _ = msgspec.msgpack.decode(packed)
+def unpacked(contests: list[str], packed: bytes) -> list[tuple[Any, ...]]:
+    order, names, messages, _, spellings, event_ids = msgspec.msgpack.decode(packed)
     assert order == contests
     quads = [
         (order[names[i] - 1], names[i + 1], names[i + 2], names[i + 3])
         for i in range(0, len(names), 4)
     ]
-    rows: list[Row] = []
+    cast = [tuple(spellings[i : i + 2]) for i in range(0, len(spellings), 2)]
+    assert len(cast) == len(quads)
+    assert len(event_ids) == len(messages) // 4
+    rows = []
     for i in range(0, len(messages), 4):
         partition, offset, vote_id, k = messages[i : i + 4]
-        rows.append((partition, offset, vote_id, quads[k - 1] if k else None))
+        rows.append(
+            (
+                partition,
+                offset,
+                vote_id,
+                event_ids[i // 4],
+                quads[k - 1] if k else None,
+                cast[k - 1] if k else None,
+            )
+        )
     return rows
 
 
 @given(logs())
 def test_the_packed_batch_holds_every_message_in_order(log: dict) -> None:
     batch = [Delivered(p, o, e) for p, events in log.items() for o, e in enumerate(events)]
-    expected = [
-        (
-            d.partition,
-            d.offset,
-            d.event.vote_id if d.event else "",
+    expected = []
+    for d in batch:
+        if d.event is None:
+            expected.append((d.partition, d.offset, "", "", None, None))
+            continue
+        band = name_key(d.event.band)
+        expected.append(
             (
-                d.event.contest,
-                d.event.band,
-                album_field(d.event.band, d.event.album),
-                cast_second(d.event),
+                d.partition,
+                d.offset,
+                d.event.vote_id,
+                d.event.event_id,
+                (
+                    d.event.contest,
+                    band,
+                    album_field(band, name_key(d.event.album)),
+                    cast_second(d.event),
+                ),
+                (d.event.band, d.event.album),
             )
-            if d.event
-            else None,
         )
-        for d in batch
-    ]
     assert unpacked(*pack_batch(batch)) == expected
 
 
@@ -55,11 +73,12 @@ def test_the_packed_batch_holds_every_message_in_order(log: dict) -> None:
 def test_each_distinct_contest_band_album_and_instant_is_packed_once(log: dict) -> None:
     batch = [Delivered(p, o, e) for p, events in log.items() for o, e in enumerate(events)]
     contests, packed = pack_batch(batch)
-    order, names, _, _ = msgspec.msgpack.decode(packed)
+    order, names, _, _, spellings, _ = msgspec.msgpack.decode(packed)
     distinct = {
         (d.event.contest, d.event.band, d.event.album, d.event.cast_at) for d in batch if d.event
     }
     assert len(names) == 4 * len(distinct)
+    assert len(spellings) == 2 * len(distinct)
     assert sorted(order) == sorted({d.event.contest for d in batch if d.event}) == sorted(contests)
 
 
@@ -69,7 +88,7 @@ def test_the_packed_voters_name_each_vote_under_one_vote_per_voter_and_its_voter
 ) -> None:
     batch = [Delivered(p, o, e) for p, events in log.items() for o, e in enumerate(events)]
     _, packed = pack_batch(batch)
-    _, _, _, voters = msgspec.msgpack.decode(packed)
+    _, _, _, voters, _, _ = msgspec.msgpack.decode(packed)
     pairs = [(voters[i], voters[i + 1]) for i in range(0, len(voters), 2)]
     assert pairs == [
         (m, voter_of(d.event))

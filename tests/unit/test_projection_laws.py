@@ -19,6 +19,7 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 
 from domain.catalog import Catalog, Contest
+from domain.names import name_key
 from domain.projection import (
     Delivered,
     TallyView,
@@ -42,8 +43,20 @@ VOTES_PER_PARTITION = 6  # few distinct vote_ids per partition: retries are comm
 # Several contests interleaved in one log (a retry may even name another contest: the
 # vote_id's first occurrence decides where it counts).
 CONTESTS = ("main", "best-album-2025", "best-band-ever")
-BANDS = ("Radiohead", "Björk", "Sigur Rós", "A", "1", "🎸 Ñu")
-ALBUMS = ("OK Computer", "Homogenic", "()", "A", "1")
+# Spelling variants of one name are common (one name per band: domain.names).
+BANDS = (
+    "Radiohead",
+    "RADIOHEAD",
+    "radiohead ",
+    "Ｒａｄｉｏｈｅａｄ",
+    "Björk",
+    "BJÖRK",
+    "A",
+    "a",
+    "Ａ",
+    "🎸 Ñu",
+)
+ALBUMS = ("OK Computer", "ok  computer", "OK COMPUTER", "()", "A", "ａ", "1")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RECENT = datetime(2024, 5, 1, 12, tzinfo=UTC)
 
@@ -70,14 +83,16 @@ def vote_id_of(partition: int, k: int) -> str:
     return str(uuid.UUID(int=(partition << 64) | k))
 
 
-def event_id_of(partition: int, offset: int) -> str:
-    return str(uuid.UUID(int=(1 << 127) | (partition << 64) | offset))
+def event_id_of(partition: int, offset: int, clock: int = 0) -> str:
+    """Unique per message; ``clock`` (its leading bits) orders event ids across partitions
+    independently of the log's order, as clocks of several command processes do."""
+    return str(uuid.UUID(int=(1 << 127) | (clock << 80) | (partition << 64) | offset))
 
 
 @st.composite
 def votes(draw: st.DrawFn, partition: int, offset: int) -> VoteCast:
     return VoteCast(
-        event_id=event_id_of(partition, offset),
+        event_id=event_id_of(partition, offset, draw(st.integers(0, 15))),
         vote_id=vote_id_of(partition, draw(st.integers(0, VOTES_PER_PARTITION - 1))),
         contest=draw(st.sampled_from(CONTESTS)),
         band=draw(bands),
@@ -184,16 +199,24 @@ def oracle(log: Log, upto: dict[int, int] | None = None) -> dict[str, Any]:
 def summary_of(
     counted: list[VoteCast | None], log: Log, upto: dict[int, int] | None = None
 ) -> dict[str, Any]:
-    """``TallyView.summary()``'s shape for the ``counted`` votes of ``log`` (to ``upto``)."""
+    """``TallyView.summary()``'s shape for the ``counted`` votes of ``log`` (to ``upto``):
+    spellings of one name count together under its key, shown as the spelling of the
+    counted vote with the least event_id, in each contest on its own."""
     contests: dict[str, dict[str, Counter[Any]]] = {}
+    shown: dict[str, dict[str, tuple[str, str]]] = {}  # contest -> key -> (event_id, spelling)
     for event in counted:
         assert event is not None
         tallies = contests.setdefault(
             event.contest, {"bands": Counter(), "albums": Counter(), "seconds": Counter()}
         )
-        tallies["bands"][event.band] += 1
-        tallies["albums"][album_field(event.band, event.album)] += 1
+        band = name_key(event.band)
+        album = album_field(band, name_key(event.album))
+        tallies["bands"][band] += 1
+        tallies["albums"][album] += 1
         tallies["seconds"][int(event.cast_at.timestamp())] += 1
+        names = shown.setdefault(event.contest, {})
+        for key, spelling in ((band, event.band), (album, event.album)):
+            names[key] = min(names.get(key, (event.event_id, spelling)), (event.event_id, spelling))
     checkpoints = {
         p: (len(items) if upto is None else min(len(items), upto.get(p, -1) + 1)) - 1
         for p, items in log.items()
@@ -205,6 +228,7 @@ def summary_of(
                 "albums": dict(tallies["albums"]),
                 "seconds": dict(tallies["seconds"]),
                 "total": sum(tallies["bands"].values()),
+                "names": {key: spelling for key, (_, spelling) in shown[contest].items()},
             }
             for contest, tallies in contests.items()
         },
@@ -327,38 +351,49 @@ def hand_made(
 
 
 def test_the_oracle_counts_first_occurrences_only() -> None:
-    """A hand-made log, so that the oracle itself is pinned down."""
+    """A hand-made log, so that the oracle itself is pinned down: spellings of one name
+    count together, shown as the spelling of the counted vote with the least event_id."""
     at = RECENT
     first = hand_made("e0", "v", "X", "a", at)
     retry = hand_made("e2", "v", "Y", "b", at + timedelta(seconds=5), contest="other")
-    other = hand_made("e3", "w", "Y", "b", at)
+    other = hand_made("e3", "w", "ｙ", "B", at)
     elsewhere = hand_made("e4", "z", "Y", "b", at, contest="other")
-    log: Log = {0: [first, None, retry, other, elsewhere], 1: []}
+    earlier = hand_made("e1", "u", "Y ", "b", at)  # later in the log, earlier in event_id
+    log: Log = {0: [first, None, retry, other, elsewhere], 1: [earlier]}
     second = int(at.timestamp())
     assert oracle(log) == {
         "contests": {
             "main": {
-                "bands": {"X": 1, "Y": 1},
-                "albums": {album_field("X", "a"): 1, album_field("Y", "b"): 1},
-                "seconds": {second: 2},
-                "total": 2,
+                "bands": {"x": 1, "y": 2},
+                "albums": {album_field("x", "a"): 1, album_field("y", "b"): 2},
+                "seconds": {second: 3},
+                "total": 3,
+                "names": {
+                    "x": "X",
+                    album_field("x", "a"): "a",
+                    "y": "Y ",
+                    album_field("y", "b"): "b",
+                },
             },
             "other": {
-                "bands": {"Y": 1},
-                "albums": {album_field("Y", "b"): 1},
+                "bands": {"y": 1},
+                "albums": {album_field("y", "b"): 1},
                 "seconds": {second: 1},
                 "total": 1,
+                "names": {"y": "Y", album_field("y", "b"): "b"},
             },
         },
-        "total": 3,
-        "checkpoints": {0: 4},
+        "total": 4,
+        "checkpoints": {0: 4, 1: 0},
     }
+    assert oracle(log, {0: 4})["contests"]["main"]["names"]["y"] == "ｙ"
     assert oracle(log, {0: 1})["contests"] == {
         "main": {
-            "bands": {"X": 1},
-            "albums": {album_field("X", "a"): 1},
+            "bands": {"x": 1},
+            "albums": {album_field("x", "a"): 1},
             "seconds": {second: 1},
             "total": 1,
+            "names": {"x": "X", album_field("x", "a"): "a"},
         }
     }
     assert oracle(log, {0: 1})["checkpoints"] == {0: 1}
@@ -376,8 +411,8 @@ def test_each_contest_counts_only_its_own_votes() -> None:
         1: [hand_made("e2", "c", "Y", "y", at, "best-band-ever")],
     }
     view = fold([clean_pass(log)])
-    assert view.contests["best-album-2025"].bands == Counter({"X": 1})
-    assert view.contests["best-band-ever"].bands == Counter({"X": 1, "Y": 1})
+    assert view.contests["best-album-2025"].bands == Counter({"x": 1})
+    assert view.contests["best-band-ever"].bands == Counter({"x": 1, "y": 1})
     assert view.summary() == oracle(log)
 
 
@@ -441,7 +476,7 @@ def test_the_window_is_the_vote_cast_at_not_a_clock() -> None:
     retried_inside = hand_made("e2", "b", "Y", "y", closes - timedelta(seconds=1))
     log: Log = {0: [before, at_close, retried_inside]}
     view = fold([admit(clean_pass(log), windows(catalog))])
-    assert view.summary()["contests"]["main"]["bands"] == {"X": 1, "Y": 1}
+    assert view.summary()["contests"]["main"]["bands"] == {"x": 1, "y": 1}
     assert view.checkpoints == {0: 2}
     assert windows(None) == {}
     assert windows(Catalog((Contest(slug="open-ended"),))) == {}

@@ -24,10 +24,10 @@ def test_a_correctly_marked_audit_log_verifies() -> None:
     report = Report()
     bands = check_audit(view, audit_of(LOG), {0: 2}, report)
     check_agreement(
-        {"contests": {"jury": {"bands": {"X": 1, "Y": 1}, "total": 2}}, "total": 2}, bands, report
+        {"contests": {"jury": {"bands": {"x": 1, "y": 1}, "total": 2}}, "total": 2}, bands, report
     )
     assert report.ok, report.differences
-    assert bands == {"jury": {"X": 1, "Y": 1}}
+    assert bands == {"jury": {"x": 1, "y": 1}}  # counted by key (ADR 7)
 
 
 def test_a_missing_or_wrong_mark_is_a_difference() -> None:
