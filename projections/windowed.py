@@ -8,18 +8,11 @@ from typing import Protocol
 
 from domain.catalog import Contest
 from domain.projection import Delivered, admit
+from projections.worker import Sink
 
 
-class Model(Protocol):
-    name: str
-
-    def positions(self) -> dict[int, int]: ...
-
-    def stale(self) -> bool: ...
-
-    def apply(
-        self, batch: Sequence[Delivered], lag: Mapping[int, int] | None = None
-    ) -> int | None: ...
+class Model(Sink, Protocol):
+    """A worker's sink that a rebuild can also swap in."""
 
     def swap_in(self) -> tuple[bool, str]: ...
 
