@@ -249,7 +249,9 @@ class Bench:
                        proj.raw_insert_many(audit, batches, "raw"), "docs/s",
                        events=count)  # fmt: skip
         self.step("audit catch-up on the same events")
-        worker = self.catch_up(audit, "audit", count, proj.audit_count(audit))
+        worker = self.catch_up(audit, "audit", count, proj.audit_progress(audit))
+        if (stored := proj.audit_documents(audit)) != count:
+            raise RuntimeError(f"the audit worker applied {count:,} events but stored {stored:,}")
         results.against("audit_catch_up", "audit catch-up", worker.rate, "events/s",
                         "raw_insert_many", PROJECTION_MIN, events=count,
                         cpu_us_per_event=worker.cpu_us_per_event)  # fmt: skip

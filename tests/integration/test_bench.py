@@ -12,16 +12,22 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
+import pymongo
 import pytest
 
 from boleta.services import grpc_serving
 from boleta.settings import REPO_ROOT, Settings, environment
+from domain.projection import Delivered
 from loadtest import echo as echo_mod
+from loadtest import projection_bench
 from loadtest.procs import Apps, echo_service
+from projections.mongo_sink import MongoAudit
 from proto.boleta.v1 import voting_pb2, voting_pb2_grpc
 from tests.integration.kafka_helpers import free_port, read_all
+from tests.integration.projection_helpers import make_events
 
 pytestmark = pytest.mark.bench
 SEED = REPO_ROOT.parent / "shared" / "data" / "seed-votes.json"
@@ -174,3 +180,20 @@ def test_the_echo_anchor_answers_every_vote_from_processes_sharing_a_port(
             assert service.cpu_seconds() > 0
     finally:
         apps.close()
+
+
+def test_audit_progress_reads_the_events_applied_from_the_checkpoints(isolated: Settings) -> None:
+    """The catch-up's progress reading follows the audit worker's checkpoints (counting the
+    collection while it grows would load FerretDB), and the full count agrees at the end."""
+    events = make_events(90)
+    batch = [Delivered(i % 3, i // 3, e) for i, e in enumerate(events)]
+    progress = projection_bench.audit_progress(isolated)
+    assert progress() == 0
+    client: pymongo.MongoClient[dict[str, Any]]
+    with pymongo.MongoClient(isolated.mongo_url) as client:
+        sink = MongoAudit(client[isolated.mongo_db])
+        sink.apply(batch[:30])
+        assert progress() == 30
+        sink.apply(batch[30:])
+    assert progress() == 90
+    assert projection_bench.audit_documents(isolated) == 90
