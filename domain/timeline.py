@@ -34,6 +34,19 @@ def block_key(partition: int, offset: int) -> str:
     return f"p{partition}:{offset // BLOCK}"
 
 
+def first_offset(key: str) -> tuple[int, int]:
+    """(partition, first offset) of a block key."""
+    partition, block = key[1:].split(":")
+    return int(partition), int(block) * BLOCK
+
+
+def is_new_block(key: str, checkpoints: Mapping[int, int]) -> bool:
+    """True when no applied batch wrote to this block: it starts past its partition's
+    checkpoint (only a batch cut short before its checkpoint can have written it)."""
+    partition, first = first_offset(key)
+    return first > checkpoints.get(partition, -1)
+
+
 def vote_key(vote_id: str) -> str:
     return f"v:{vote_id}"
 

@@ -36,7 +36,13 @@ from domain.readmodel import (
     READMODELS_COLLECTION,
     voters_collection,
 )
-from domain.timeline import ENTRIES_FIELD, timeline_change, timeline_collection, vote_key
+from domain.timeline import (
+    ENTRIES_FIELD,
+    is_new_block,
+    timeline_change,
+    timeline_collection,
+    vote_key,
+)
 
 DUPLICATE_KEY = 11000
 MARKER = "marker"
@@ -65,16 +71,28 @@ def stored_state(db: Database[Doc], collection: str) -> tuple[bool, dict[int, in
     return marker, checkpoints
 
 
-def timeline_writes(documents: list[Doc]) -> list[UpdateOne]:
-    """One upsert per timeline block the counted votes fall in (domain.timeline)."""
-    return [
-        UpdateOne(
-            {"_id": key},
-            {"$set": {f"{ENTRIES_FIELD}.{field}": e for field, e in entries.items()}},
-            upsert=True,
-        )
-        for key, entries in timeline_change(documents).items()
-    ]
+def timeline_writes(
+    documents: list[Doc], checkpoints: Mapping[int, int]
+) -> tuple[list[Doc], list[UpdateOne]]:
+    """(blocks to insert whole, upserts) for the timeline blocks the counted votes fall in
+    (domain.timeline): a block no applied batch wrote to is inserted whole, which FerretDB
+    does in one statement for all of them; one that may hold entries gets its fields set."""
+    new: list[Doc] = []
+    upserts: list[UpdateOne] = []
+    for key, entries in timeline_change(documents).items():
+        if is_new_block(key, checkpoints):
+            new.append({"_id": key, ENTRIES_FIELD: entries})
+        else:
+            upserts.append(block_upsert(key, entries))
+    return new, upserts
+
+
+def block_upsert(key: str, entries: Mapping[str, Doc]) -> UpdateOne:
+    return UpdateOne(
+        {"_id": key},
+        {"$set": {f"{ENTRIES_FIELD}.{field}": e for field, e in entries.items()}},
+        upsert=True,
+    )
 
 
 def ensure_indexes(collection: Collection[Doc]) -> None:
@@ -132,16 +150,7 @@ class MongoAudit:
         documents, moved = audit_change(batch, stored)
         documents = self._supersede(self._db[voters_collection(collection)], documents)
         inserted, counted = self._insert(self._db[collection], documents)
-        timeline = self._db[timeline_collection(collection)]
-        writes = timeline_writes(counted)
-        if writes:
-            timeline.bulk_write(writes, ordered=True)
-            lookups = [{"_id": vote_key(d["vote_id"]), "i": d["_id"]} for d in counted]
-            try:
-                timeline.insert_many(lookups, ordered=False)
-            except BulkWriteError as exc:  # written before a crash or redelivery: done
-                if any(e.get("code") != DUPLICATE_KEY for e in exc.details["writeErrors"]):
-                    raise
+        self._write_timeline(self._db[timeline_collection(collection)], counted, stored)
         for partition, offset in moved.items():
             self._checkpoints.update_one(
                 {"_id": self._checkpoint_id(collection, partition)},
@@ -154,6 +163,29 @@ class MongoAudit:
         if self._resolve() != collection:
             return None
         return inserted
+
+    @staticmethod
+    def _write_timeline(
+        timeline: Collection[Doc], counted: list[Doc], checkpoints: Mapping[int, int]
+    ) -> None:
+        """The counted votes' timeline entries and vote_id lookups: new blocks and lookups
+        in one unordered insert; a duplicate lookup was written before a crash or a
+        redelivery (done), a duplicate new block by a batch cut short (its fields are set)."""
+        if not counted:
+            return
+        new, upserts = timeline_writes(counted, checkpoints)
+        if upserts:
+            timeline.bulk_write(upserts, ordered=True)
+        inserts = new + [{"_id": vote_key(d["vote_id"]), "i": d["_id"]} for d in counted]
+        try:
+            timeline.insert_many(inserts, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details["writeErrors"]
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            again = [inserts[i] for i in (int(e["index"]) for e in errors) if i < len(new)]
+            if again:
+                timeline.bulk_write([block_upsert(b["_id"], b[ENTRIES_FIELD]) for b in again])
 
     def stale(self) -> bool:
         """True when the worker must re-seek: the log was wiped or swapped under it."""

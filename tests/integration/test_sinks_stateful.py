@@ -28,6 +28,7 @@ from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     invariant,
+    precondition,
     rule,
     run_state_machine_as_test,
 )
@@ -63,6 +64,11 @@ SINKS = st.sampled_from((TALLIES, AUDIT))
 MAX_PARTITIONS = 3
 OFFSET_BEGINNING = 0  # where a partition without a checkpoint starts: this log's first offset
 DRAIN_BATCH = 7
+PICKS = st.lists(
+    st.tuples(st.integers(0, MAX_PARTITIONS - 1), st.just(0), st.integers(1, MAX_MESSAGES)),
+    min_size=1,
+    max_size=3,
+)
 
 
 @dataclass
@@ -133,6 +139,17 @@ def expected_audit(log: Log, upto: dict[int, int] | None = None) -> dict[str, Do
     }
 
 
+class Died(Exception):
+    pass
+
+
+class DiesOnCheckpoint:
+    """The checkpoints collection of a process that dies as it moves them."""
+
+    def update_one(self, *_args: Any, **_kwargs: Any) -> None:
+        raise Died
+
+
 class SinksMachine(RuleBasedStateMachine):
     def __init__(self, services: Services) -> None:
         super().__init__()
@@ -149,6 +166,7 @@ class SinksMachine(RuleBasedStateMachine):
         self.audit_checkpoints: dict[int, int] = {}
         # The tallies were wiped under a running worker that has not noticed yet.
         self.tallies_stale = False
+        self.audit_stale = False
 
     # -- the worker ------------------------------------------------------------------
     def new_tallies(self) -> RedisTallies:
@@ -235,6 +253,25 @@ class SinksMachine(RuleBasedStateMachine):
         batch, cursor = self.take(sink, picks)
         if batch:  # the worker applies nothing when the consumer returned nothing
             self.apply(sink, batch, cursor)
+
+    @precondition(lambda self: not self.audit_stale)
+    @rule(picks=PICKS, extra=st.integers(0, MAX_MESSAGES))
+    def audit_cut_short(self, picks: list[tuple[int, int, int]], extra: int) -> None:
+        """The audit worker dies after a batch's documents and timeline, before its
+        checkpoints (new timeline blocks are then in place, holding fewer entries than
+        they will); its successor starts from the checkpoints and reads the same messages
+        and up to ``extra`` more per pick."""
+        self.resync(AUDIT)
+        batch, _ = self.take(AUDIT, picks)
+        if not batch:
+            return
+        self.audit._checkpoints = DiesOnCheckpoint()  # type: ignore[assignment]
+        with pytest.raises(Died):
+            self.audit.apply(batch, {})
+        self.audit_model.insert(audit_change(batch, self.audit_checkpoints)[0])
+        self.crash(AUDIT, new_process=True)
+        again, cursor = self.take(AUDIT, [(p, r, n + extra) for p, r, n in picks])
+        self.apply(AUDIT, again, cursor)
 
     @rule(sink=SINKS)
     def catch_up(self, sink: str) -> None:
@@ -413,5 +450,28 @@ def test_a_running_audit_worker_heals_a_wiped_audit_log(services: Services) -> N
                 deliver(len(log[0]) - 1)
         assert audit.load_checkpoints() == {0: 2}
         assert audit_documents(db) == expected_audit(log)
+    finally:
+        services.mongo.drop_database(db_name)
+
+
+def test_a_timeline_block_written_by_a_batch_cut_short_gets_the_next_batchs_entries(
+    services: Services,
+) -> None:
+    """A new block is inserted whole; when a worker died before its checkpoint, the block
+    is there already and its successor's longer batch must add its entries to it."""
+    db_name = f"t{uuid.uuid4().hex[:16]}"
+    db = services.mongo[db_name]
+    log: Log = {0: [vote(f"e{i}", f"v{i}", "X") for i in range(10)]}
+    batch = [Delivered(0, o, event) for o, event in enumerate(log[0])]
+    try:
+        dying = MongoAudit(db)
+        dying._checkpoints = DiesOnCheckpoint()  # type: ignore[assignment]
+        with pytest.raises(Died):
+            dying.apply(batch[:4])
+        successor = MongoAudit(db)
+        assert successor.apply(batch) == 6
+        blocks, votes = timeline_of(db)
+        assert blocks == audit_documents(db) == expected_audit(log)
+        assert len(votes) == 10
     finally:
         services.mongo.drop_database(db_name)

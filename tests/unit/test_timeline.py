@@ -9,7 +9,14 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.timeline import ENTRIES_FIELD, timeline_change
+from domain.timeline import (
+    BLOCK,
+    ENTRIES_FIELD,
+    block_key,
+    first_offset,
+    is_new_block,
+    timeline_change,
+)
 from queries.timeline import Positions, newest_first
 
 START = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
@@ -141,3 +148,20 @@ def test_a_full_last_page_has_no_cursor_and_an_empty_log_is_one_empty_page() -> 
     entries, resume = asyncio.run(newest_first(fetch, lambda _e: True, 3, {0: 4}))
     assert ([e["i"] for e in entries], resume) == (["e3", "e2", "e1"], {0: 1})
     assert asyncio.run(newest_first(fetch, lambda _e: True, 3, {})) == ([], None)
+
+
+@given(
+    partition=st.integers(0, 5),
+    offset=st.integers(0, 10_000),
+    checkpoints=st.dictionaries(st.integers(0, 5), st.integers(-1, 10_000), max_size=6),
+)
+def test_a_block_is_new_only_when_every_offset_in_it_is_past_the_checkpoint(
+    partition: int, offset: int, checkpoints: dict[int, int]
+) -> None:
+    key = block_key(partition, offset)
+    assert first_offset(key)[0] == partition
+    assert first_offset(key)[1] <= offset < first_offset(key)[1] + BLOCK
+    applied = checkpoints.get(partition, -1)
+    assert is_new_block(key, checkpoints) == (first_offset(key)[1] > applied)
+    if offset <= applied:  # an applied batch may have written this offset's entry
+        assert not is_new_block(key, checkpoints)
