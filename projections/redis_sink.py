@@ -214,12 +214,14 @@ _encode = msgspec.msgpack.Encoder().encode
 
 def pack_batch(batch: Sequence[Delivered]) -> tuple[list[str], bytes]:
     """The batch's contests, and the batch as tallies.lua reads it: [contests, names,
-    messages, voters, spellings, event_ids], MessagePack. Each distinct (contest, band,
+    messages, voters, spellings, event_ids, ranks], MessagePack. Each distinct (contest, band,
     album, cast second) is packed once, as its contest, band key, album field and second
     (domain.names: counted by key), and named by its 1-based index; each contest likewise.
     ``voters``: the (1-based message, voter_id) of each vote under one vote per voter;
     ``spellings``: the band and album as cast, 2 per quadruple; ``event_ids``: each
-    message's ("" if undecodable), which decide the spelling shown (ADR 7)."""
+    message's ("" if undecodable), which decide the spelling shown (ADR 7); ``ranks``: each
+    message's event_id's rank in the batch (Python's str order, which is UTF-8's byte
+    order), so the script compares numbers, not strings, per vote."""
     contests: dict[str, int] = {}
     index: dict[tuple[str, str, str, datetime], int] = {}
     fields: dict[tuple[str, str], tuple[str, str]] = {}  # (band, album) -> their keys
@@ -254,7 +256,9 @@ def pack_batch(batch: Sequence[Delivered]) -> tuple[list[str], bytes]:
             if voter is not None:
                 voters += (len(messages) // 4, voter)
     order = list(contests)
-    return order, _encode((order, names, messages, voters, spellings, event_ids))
+    rank = {e: r for r, e in enumerate(sorted(set(event_ids)), 1)}
+    ranks = [rank[e] for e in event_ids]
+    return order, _encode((order, names, messages, voters, spellings, event_ids, ranks))
 
 
 def _text(value: bytes | str) -> str:

@@ -10,7 +10,10 @@
 --       quadruple in names (vote_id "" and k 0 = undecodable: position only); voters a flat
 --       list of (m, voter_id) pairs, m the 1-based message, for the votes under one vote per
 --       voter only (ADR 6); spellings the (band, album) as cast, 2 per quadruple; event_ids
---       one per message. One packed argument instead of six per message.
+--       one per message; ranks one per message, the rank of its event_id in the batch's
+--       (bytewise) order, equal ids equal ranks, so that the batch's least event_id of a
+--       name is found by comparing numbers. One packed argument instead of six per
+--       message.
 -- A vote_id is decided once (SADD counted); a vote under one vote per voter counts only if
 -- its voter has no counted vote in its contest yet (HSETNX voters), else it is superseded.
 -- One name per band and album (docs/adr/0007-one-name-per-band.md): votes count under
@@ -35,8 +38,8 @@ local packed = cmsgpack.unpack(ARGV[8 + 2 * n_lag])
 local contest_ids, names, messages = packed[1], packed[2], packed[3]
 local voters = {}
 for j = 1, #packed[4], 2 do voters[packed[4][j]] = packed[4][j + 1] end
-local spellings, event_ids = packed[5], packed[6]
-local first = {}  -- k -> least event_id of its counted votes in this batch
+local spellings, event_ids, ranks = packed[5], packed[6], packed[7]
+local first = {}  -- k -> the message with the least event_id of its counted votes here
 local function earlier(a, b)  -- a < b bytewise (as Python compares str), whatever the locale
   if a == b then return false end
   for j = 1, math.min(#a, #b) do
@@ -64,8 +67,8 @@ for i = 1, #messages, 4 do
         or redis.call('HSETNX', KEYS[5 + 6 * names[4 * k - 3]], voter, vid) == 1 then
         counts[k] = (counts[k] or 0) + 1
         n = n + 1
-        local e = event_ids[(i + 3) / 4]
-        if first[k] == nil or earlier(e, first[k]) then first[k] = e end
+        local m = (i + 3) / 4
+        if first[k] == nil or ranks[m] < ranks[first[k]] then first[k] = m end
       end
     end
   end
@@ -87,14 +90,16 @@ for k, c in pairs(counts) do
 end
 -- One name per band and album: offer each key's least event_id of the batch, keep the
 -- least of all (named_by holds the event_id of the spelling names shows).
-local function offer(offered, field, e, spelling)
+local function offer(offered, field, m, spelling)
   local cur = offered[field]
-  if cur == nil or earlier(e, cur[1]) then offered[field] = {e, spelling} end
+  if cur == nil or ranks[m] < ranks[cur[3]] then
+    offered[field] = {event_ids[m], spelling, m}
+  end
 end
-for k, e in pairs(first) do
+for k, m in pairs(first) do
   local offered = per_contest[names[4 * k - 3]].offered
-  offer(offered, names[4 * k - 2], e, spellings[2 * k - 1])
-  offer(offered, names[4 * k - 1], e, spellings[2 * k])
+  offer(offered, names[4 * k - 2], m, spellings[2 * k - 1])
+  offer(offered, names[4 * k - 1], m, spellings[2 * k])
 end
 for ci, sums in pairs(per_contest) do
   local base = 7 + 6 * (ci - 1)

@@ -19,7 +19,9 @@ from rich.console import Console
 from boleta import ops, serve_commands
 from boleta.serve_projections import Model
 from boleta.settings import Settings
+from domain.projection import Delivered
 from domain.readmodel import album_field
+from domain.votes import VoteCast
 from projections.redis_sink import RedisTallies
 from proto.boleta.v1 import voting_pb2, voting_pb2_grpc
 from tests.integration.http_helpers import serving
@@ -156,3 +158,45 @@ async def test_spelling_variants_are_one_band_from_cast_to_rebuild(
     assert rebuilt["contests"]["main"]["names"] == live["names"]
     assert rebuilt["contests"][STRICT]["names"] == strict["names"]
     assert rebuilt == whole
+
+
+def test_a_batch_shows_the_spelling_of_its_least_event_id_whatever_the_log_order(
+    settings: Settings, unique: str
+) -> None:
+    """Within one script call each spelling's least event_id is found first, then the
+    least of those (tallies.lua, by the packed ranks); across calls the stored one is
+    compared (named_by). The log order is not the event_id order here."""
+    at = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    client = redis.Redis.from_url(settings.redis_url)
+    tallies = RedisTallies(client, tag=f"{{{unique}}}")
+    offset = 0
+
+    def apply(*votes: tuple[str, str]) -> str:
+        nonlocal offset
+        batch = []
+        for band, event_id in votes:
+            vote = VoteCast(
+                event_id=event_id,
+                vote_id=f"v-{event_id}",
+                contest="main",
+                band=band,
+                album="Kid A",
+                year=2000,
+                rank=1,
+                cast_at=at,
+            )
+            batch.append(Delivered(0, offset, vote))
+            offset += 1
+        assert tallies.apply(batch) == len(votes)
+        return str(tallies.snapshot()["contests"]["main"]["names"]["mayfield"])
+
+    try:
+        tallies.positions()
+        assert apply(("Mayfield", "e5"), ("MAYFIELD", "e9"), ("MAYFIELD", "e3")) == "MAYFIELD"
+        assert apply(("Mayfield", "e4"), ("mayfield", "e1"), ("mayfield", "e8")) == "mayfield"
+        assert apply(("MAYFIELD", "e2"), ("Mayfield", "e0")) == "Mayfield"
+        assert apply(("MAYFIELD", "e10")) == "Mayfield"  # "e0" < "e10": bytewise order
+        assert tallies.snapshot()["contests"]["main"]["bands"] == {"mayfield": 9}
+    finally:
+        tallies.drop()
+        client.close()
