@@ -157,8 +157,11 @@ class KafkaVoteLog:
             self._headers,
         )
         full_until: float | None = None  # one bounded wait for the whole batch
+        cast_at, stamp = None, 0  # a batch's votes share one cast_at: converted once
         for index, event in enumerate(events):
             value = encode(event)
+            if event.cast_at is not cast_at:
+                cast_at, stamp = event.cast_at, timestamp_ms(event.cast_at)
             report = partial(waiter.report, index)
             while True:
                 try:
@@ -169,7 +172,7 @@ class KafkaVoteLog:
                         headers=headers,
                         # The message's time is its cast time (results as of a moment
                         # find their end of the log by it: domain.asof).
-                        timestamp=timestamp_ms(event.cast_at),
+                        timestamp=stamp,
                         on_delivery=report,
                     )
                     break

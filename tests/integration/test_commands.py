@@ -9,10 +9,12 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
 import pytest
+from confluent_kafka import TIMESTAMP_CREATE_TIME
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
@@ -23,6 +25,7 @@ from boleta.serve_commands import build_vote_log
 from boleta.settings import Settings
 from commands.kafka_log import AppendResult, KafkaVoteLog
 from domain import VoteCast, vote_cast_codec
+from domain.asof import timestamp_ms
 from proto.boleta.v1 import voting_pb2, voting_pb2_grpc
 from tests.integration.kafka_helpers import end_offsets, free_port, read_all
 
@@ -294,3 +297,32 @@ async def test_a_closed_or_unknown_contest_is_a_failed_precondition(
     (msg,) = read_all(settings, topic)
     event = vote_cast_codec().decode(msg.value(), dict(msg.headers()))
     assert (event.band, event.album, event.vote_id) == ("Mayfield", "Imbituva", ok.vote_id)
+
+
+async def test_each_message_is_stamped_with_its_own_cast_at(settings: Settings, topic: str) -> None:
+    """Results as of a moment find their end of the log by the messages' timestamps
+    (domain.asof): each is its vote's cast_at, in a batch whose votes share one instant
+    and in one whose votes do not."""
+    start = datetime.now(UTC).replace(microsecond=123456) - timedelta(minutes=1)
+    instants = [start] * 3 + [start + timedelta(milliseconds=ms) for ms in (1, 1, 2500, -7)]
+    events = [
+        VoteCast(
+            event_id=str(uuid.uuid4()),
+            vote_id=str(uuid.uuid4()),
+            contest="main",
+            band="Green Ridge",
+            album="Imbituva",
+            year=2008,
+            rank=7,
+            cast_at=at,
+        )
+        for at in instants
+    ]
+    log = build_vote_log(settings.replace(topic=topic))
+    try:
+        results = await log.append(events, 30)
+    finally:
+        await log.close()
+    assert [type(r).__name__ for r in results] == ["Appended"] * len(events)
+    stamps = {m.key().decode(): m.timestamp() for m in read_all(settings, topic)}
+    assert stamps == {e.vote_id: (TIMESTAMP_CREATE_TIME, timestamp_ms(e.cast_at)) for e in events}
