@@ -61,8 +61,10 @@ def rebuild(
             raise RuntimeError("the rebuild's target model changed under it; start again")
         done["votes"] += counted
         done["messages"] += len(batch)
-        for item in batch:
-            position[item.partition] = max(position.get(item.partition, 0), item.offset + 1)
+        # A partition's messages come in order: its last in the batch is its furthest.
+        last = {item.partition: item.offset for item in batch}
+        for partition, offset in last.items():
+            position[partition] = max(position.get(partition, 0), offset + 1)
         if on_progress:
             on_progress(sum(position.values()), total)
 

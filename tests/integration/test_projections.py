@@ -6,6 +6,7 @@ import asyncio
 import collections
 import json
 import threading
+from collections.abc import Callable, Mapping, Sequence
 
 import grpc
 import pymongo
@@ -18,9 +19,13 @@ from boleta.client import cast_batches, to_proto
 from boleta.serve_projections import Model
 from boleta.settings import Settings
 from boleta.votefile import read_votes
+from domain import vote_cast_codec
 from domain.names import name_key
-from domain.readmodel import LAYOUT, contest_key, tallies_key
+from domain.projection import Delivered
+from domain.readmodel import LAYOUT, NEXT, contest_key, tallies_key
+from projections.log_reader import replay_consumer
 from projections.mongo_sink import live_collection_name
+from projections.rebuild import rebuild
 from projections.redis_sink import RedisTallies
 from proto.boleta.v1 import voting_pb2_grpc
 from tests.integration.kafka_helpers import free_port, read_all
@@ -237,3 +242,52 @@ def test_a_model_of_the_layout_before_one_name_per_band_is_replaced_from_the_log
     assert client.hget(tallies_key("meta", tag=tag), "layout") == LAYOUT.encode()
     assert not client.hexists(contest_key("main", "bands", tag=tag), "Mayfield")
     assert not client.exists(contest_key("gone", "bands", tag=tag))
+
+
+class RefusesOnce:
+    """A rebuild target whose first swap is refused (the live model was ahead), as more
+    votes arrive: the rebuild must read on from where it was, not from the start."""
+
+    def __init__(self, target: RedisTallies, meanwhile: Callable[[], None]) -> None:
+        self.target = target
+        self.meanwhile = meanwhile
+        self.refused = False
+
+    def apply(self, batch: Sequence[Delivered], lag: Mapping[int, int] | None = None) -> int | None:
+        return self.target.apply(batch, lag)
+
+    def swap_in(self) -> tuple[bool, str]:
+        if self.refused:
+            return self.target.swap_in()
+        self.refused = True
+        self.meanwhile()
+        return False, "the live model is ahead (a test)"
+
+
+def test_a_refused_swap_reads_on_from_where_the_rebuild_was(isolated: Settings) -> None:
+    events = make_events(900, duplicate_every=7)
+    produce(isolated, events[:600])
+    client = redis.Redis.from_url(isolated.redis_url)
+    target = RefusesOnce(
+        RedisTallies(client, namespace=NEXT, tag=isolated.tallies_tag, write_rate=False),
+        lambda: produce(isolated, events[600:]),
+    )
+    target.target.drop()
+    consumer = replay_consumer(isolated.kafka_bootstrap, "test-rebuild")
+    progress: list[tuple[int, int]] = []
+    try:
+        result = rebuild(
+            consumer,
+            isolated.topic,
+            vote_cast_codec(),
+            target,
+            lambda d, t: progress.append((d, t)),
+        )
+    finally:
+        consumer.close()
+    assert result.swaps_tried == 2
+    assert result.messages == 900, "each message is applied once, across both attempts"
+    assert result.votes == len({e.vote_id for e in events})
+    assert progress[-1] == (900, 900)
+    assert [done for done, _ in progress] == sorted(done for done, _ in progress)
+    assert tallies(isolated).snapshot() == log_fold(isolated).summary()
