@@ -65,16 +65,20 @@ class ManagedProcess:
         return self.log_dir / f"{self.name}.log"
 
     def pid(self) -> int | None:
-        """The pid of our running process, or None (a stale pid file is removed)."""
+        """The pid of our running process, or None (a stale pid file is removed). Once this
+        says None for a process we started, its exit code is in ``returncode``: the child is
+        reaped after the pid is looked at, so an exit between the two cannot be missed."""
+        try:
+            pid: int | None = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            pid = None
+        ours = pid is not None and _is_ours(pid, self.markers)
         if self._popen is not None and self._popen.poll() is not None:
             self.returncode = self._popen.returncode  # reaped: no zombie is left behind
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
-        if _is_ours(pid, self.markers):
+        if ours:
             return pid
-        self.pid_file.unlink(missing_ok=True)
+        if pid is not None:
+            self.pid_file.unlink(missing_ok=True)
         return None
 
     def running(self) -> bool:

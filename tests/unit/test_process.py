@@ -13,6 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from boleta.stack import process as process_module
 from boleta.stack.process import ManagedProcess, PortTakenError, StartError, ensure_port_free
 
 
@@ -126,3 +127,26 @@ def test_a_process_that_exits_while_starting_is_reported_with_its_code(tmp_path:
     assert "it exited with code 1 before it was ready" in message
     assert "bad config: no such file" in message
     assert str(proc.log_file) in message
+
+
+def test_a_process_that_exits_while_it_is_looked_at_has_its_exit_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once ``pid()`` says None for a process we started, its exit code is known, even when
+    the process exits between the two looks (the chaos suite's kills after the DLQ)."""
+    marker = f"import time; time.sleep(60)  # {tmp_path} exits mid-look"
+    proc = _managed(tmp_path, marker)
+    pid = proc.start([sys.executable, "-c", marker])
+    real = process_module._is_ours
+
+    def exits_meanwhile(looked_at: int, markers: tuple[str, ...]) -> bool:
+        psutil.Process(looked_at).send_signal(signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while psutil.Process(looked_at).status() != psutil.STATUS_ZOMBIE:
+            assert time.monotonic() < deadline, "the child did not die"
+            time.sleep(0.01)
+        return real(looked_at, markers)
+
+    monkeypatch.setattr(process_module, "_is_ours", exits_meanwhile)
+    assert proc.pid() is None
+    assert proc.returncode == -signal.SIGKILL, f"pid {pid} exited, its code was lost"
