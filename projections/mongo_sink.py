@@ -95,6 +95,15 @@ def block_upsert(key: str, entries: Mapping[str, Doc]) -> UpdateOne:
     )
 
 
+def duplicates_only(exc: BulkWriteError) -> list[int]:
+    """The indexes of an unordered insert's documents refused as duplicate keys; any other
+    write error is raised again."""
+    errors = exc.details.get("writeErrors", [])
+    if any(e.get("code") != DUPLICATE_KEY for e in errors):
+        raise exc
+    return [int(e["index"]) for e in errors]
+
+
 def ensure_indexes(collection: Collection[Doc]) -> None:
     for keys, options in INDEXES:
         collection.create_index(keys, **options)
@@ -180,10 +189,7 @@ class MongoAudit:
         try:
             timeline.insert_many(inserts, ordered=False)
         except BulkWriteError as exc:
-            errors = exc.details["writeErrors"]
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            again = [inserts[i] for i in (int(e["index"]) for e in errors) if i < len(new)]
+            again = [new[i] for i in duplicates_only(exc) if i < len(new)]
             if again:
                 timeline.bulk_write([block_upsert(b["_id"], b[ENTRIES_FIELD]) for b in again])
 
@@ -207,8 +213,7 @@ class MongoAudit:
                 voters.insert_many([{"_id": k, "vote_id": v} for k, v in first.items()])
                 return marked
             except BulkWriteError as exc:  # another worker of this partition got there first
-                if any(e.get("code") != DUPLICATE_KEY for e in exc.details["writeErrors"]):
-                    raise
+                duplicates_only(exc)
         raise RuntimeError("the voters of a batch kept changing under the audit worker")
 
     @staticmethod
@@ -221,11 +226,7 @@ class MongoAudit:
         try:
             return len(collection.insert_many(documents, ordered=False).inserted_ids), documents
         except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            others = [e for e in errors if e.get("code") != DUPLICATE_KEY]
-            if others:
-                raise
-            failed = {int(e["index"]) for e in errors}
+            failed = set(duplicates_only(exc))
             counted = [d for i, d in enumerate(documents) if i not in failed]
             counted += [
                 documents[i]
