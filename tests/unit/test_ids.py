@@ -71,6 +71,8 @@ def test_uuid7_needs_ten_random_bytes(rnd: bytes) -> None:
 def test_uuid7_timestamp_must_fit_in_48_bits(ms: int) -> None:
     with pytest.raises(ValueError, match="48 bits"):
         uuid7(ms, b"\x00" * 10)
+    with pytest.raises(ValueError, match="48 bits"):
+        uuid7_batch(ms, b"\x00" * 20)
 
 
 # ---------------------------------------------------------------- canonical_uuid
