@@ -80,6 +80,13 @@ def metrics_port(settings: Settings, model: Model) -> int:
     return settings.tallies_metrics_port if model is Model.tallies else settings.audit_metrics_port
 
 
+def batch_timeout_s(settings: Settings, model: Model) -> float:
+    """How long the worker of ``model`` waits to fill a batch."""
+    if model is Model.tallies:
+        return settings.projection_batch_timeout_ms / 1000
+    return settings.audit_batch_timeout_ms / 1000
+
+
 def build_worker(
     settings: Settings, model: Model, stop: threading.Event, registry: CollectorRegistry
 ) -> ProjectionWorker:
@@ -101,7 +108,7 @@ def build_worker(
         ProjectionMetrics(registry, str(model)),
         stop,
         batch_size=settings.projection_batch_size,
-        batch_timeout_s=settings.projection_batch_timeout_ms / 1000,
+        batch_timeout_s=batch_timeout_s(settings, model),
         crash_after_dead_letters=settings.crash_after_dead_letters,
     )
 
