@@ -94,7 +94,10 @@ class LogEnds:
             )
         started = self._pending_at
         try:
-            ends = await asyncio.wait_for(asyncio.shield(self._pending), self._timeout_s + 1.0)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for returns the result when the
+            # read ends just as the task is cancelled, and close() then waited forever.
+            async with asyncio.timeout(self._timeout_s + 1.0):
+                ends = await asyncio.shield(self._pending)
         except Exception as exc:  # Kafka unreachable: keep polling, the ends age out
             if not self._failing:  # once per outage, not every second
                 log.warning("the log's end offsets could not be read: %r", exc)
