@@ -94,10 +94,7 @@ class LogEnds:
             )
         started = self._pending_at
         try:
-            # asyncio.timeout, not wait_for: on 3.11 wait_for returns the result when the
-            # read ends just as the task is cancelled, and close() then waited forever.
-            async with asyncio.timeout(self._timeout_s + 1.0):
-                ends = await asyncio.shield(self._pending)
+            ends = await self._read_in_time(self._pending)
         except Exception as exc:  # Kafka unreachable: keep polling, the ends age out
             if not self._failing:  # once per outage, not every second
                 log.warning("the log's end offsets could not be read: %r", exc)
@@ -106,6 +103,14 @@ class LogEnds:
         if self._failing:
             log.warning("the log's end offsets are read again")
         self._ends, self._read_at, self._failing = dict(ends), started, False
+
+    async def _read_in_time(self, pending: asyncio.Future[Mapping[int, int]]) -> Mapping[int, int]:
+        """The pending read's ends, waited for at most ``timeout_s`` plus a second (the read
+        goes on, shielded). asyncio.timeout, not wait_for: on 3.11 wait_for returns the
+        result when the read ends just as the waiting task is cancelled, and close() then
+        waited forever for a refresher that went on."""
+        async with asyncio.timeout(self._timeout_s + 1.0):
+            return await asyncio.shield(pending)
 
     async def _run(self) -> None:
         while True:
@@ -124,7 +129,7 @@ class LogEnds:
             self._task = None
         if self._pending is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(self._pending), self._timeout_s + 1.0)
+                await self._read_in_time(self._pending)
         await asyncio.to_thread(self._reader.close)
 
 

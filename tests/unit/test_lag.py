@@ -140,24 +140,12 @@ async def test_a_request_never_waits_on_the_log() -> None:
     assert log.reads >= 2
 
 
-class Instant:
-    """A log whose ends are read at once."""
-
-    closed = False
-
-    def read(self, timeout_s: float) -> Mapping[int, int]:
-        return {0: 1}
-
-    def close(self) -> None:
-        self.closed = True
-
-
 async def test_close_ends_the_refresher_even_when_a_read_ends_as_it_is_cancelled() -> None:
     # Refreshing back to back, the cancellation often lands as a read completes: on 3.11
     # asyncio.wait_for then returned the read's ends instead, the refresher went on, and
     # close() waited for it forever (CI hung here once). It hung within 5 rounds of this.
     for i in range(200):
-        lag = LogEnds(Instant(), every_s=0.0, timeout_s=0.2)
+        lag = LogEnds(Log({0: 1}), every_s=0.0, timeout_s=0.2)
         lag.start()
         await asyncio.sleep(0.001 * (i % 7))
         closing = asyncio.ensure_future(lag.close())
