@@ -65,17 +65,25 @@ class ManagedProcess:
         return self.log_dir / f"{self.name}.log"
 
     def pid(self) -> int | None:
-        """The pid of our running process, or None (a stale pid file is removed). Once this
-        says None for a process we started, its exit code is in ``returncode``: the child is
-        reaped after the pid is looked at, so an exit between the two cannot be missed."""
+        """The pid of our running process, or None (a stale pid file is removed).
+
+        A process this manager started is judged by its Popen alone: until it is reaped its
+        pid cannot be anyone else's, and once this says None its exit code is in
+        ``returncode``. (Its command line is no witness: while a process exits, the kernel
+        frees its memory before it becomes a zombie, and its command line reads empty.)
+        Any other pid file is trusted only while that process runs our command line."""
         try:
             pid: int | None = int(self.pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
             pid = None
-        ours = pid is not None and _is_ours(pid, self.markers)
-        if self._popen is not None and self._popen.poll() is not None:
-            self.returncode = self._popen.returncode  # reaped: no zombie is left behind
-        if ours:
+        child = self._popen
+        if child is not None and child.pid == pid:
+            if child.poll() is None:
+                return pid
+            self.returncode = child.returncode  # reaped: no zombie is left behind
+            self.pid_file.unlink(missing_ok=True)
+            return None
+        if pid is not None and _is_ours(pid, self.markers):
             return pid
         if pid is not None:
             self.pid_file.unlink(missing_ok=True)
