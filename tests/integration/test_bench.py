@@ -17,17 +17,19 @@ from typing import Any
 import grpc
 import pymongo
 import pytest
+import redis
 
 from boleta.services import grpc_serving
 from boleta.settings import REPO_ROOT, Settings, environment
 from domain.projection import Delivered
+from loadtest import e2e, projection_bench
 from loadtest import echo as echo_mod
-from loadtest import projection_bench
 from loadtest.procs import Apps, echo_service
 from projections.mongo_sink import MongoAudit
+from projections.redis_sink import RedisTallies
 from proto.boleta.v1 import voting_pb2, voting_pb2_grpc
 from tests.integration.kafka_helpers import free_port, read_all
-from tests.integration.projection_helpers import make_events
+from tests.integration.projection_helpers import make_events, wait_for
 
 pytestmark = pytest.mark.bench
 SEED = REPO_ROOT.parent / "shared" / "data" / "seed-votes.json"
@@ -197,3 +199,38 @@ def test_audit_progress_reads_the_events_applied_from_the_checkpoints(isolated: 
         sink.apply(batch[30:])
     assert progress() == 90
     assert projection_bench.audit_documents(isolated) == 90
+
+
+def test_the_end_to_end_watcher_is_woken_by_each_applied_batch_instead_of_polling(
+    isolated: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The watcher that times votes becoming visible learns of each tallies batch from the
+    rate stream entry the script adds with the checkpoint; idle, it reads nothing more (it
+    read the checkpoint every millisecond, loading the machine it measured). Its fallback
+    read is pushed out to 3 s, so a batch seen sooner was seen through the wake-up."""
+    monkeypatch.setattr(e2e, "BLOCK_MS", 3000)
+    tallies = RedisTallies(redis.Redis.from_url(isolated.redis_url), tag=isolated.tallies_tag)
+    batch = [Delivered(i % 3, i // 3, e) for i, e in enumerate(make_events(30))]
+    tallies.apply(batch[:3])  # offset 0 of each partition, before the watcher starts
+    watch = e2e.CheckpointWatch(isolated)
+    reads = 0
+    hgetall = watch._client.hgetall
+
+    def counted(key: str) -> Any:
+        nonlocal reads
+        reads += 1
+        return hgetall(key)
+
+    monkeypatch.setattr(watch._client, "hgetall", counted)
+    with watch:
+        wait_for(lambda: watch.visible_at(0, 0) is not None, 10, "the first reading")
+        time.sleep(0.5)
+        assert reads == 1, "the watcher read the checkpoint while no batch was applied"
+        for start in range(3, 30, 9):
+            applied_from = time.time_ns()
+            tallies.apply(batch[start : start + 9])
+            last = (start + 8) // 3
+            wait_for(lambda p=last: watch.visible_at(2, p) is not None, 10, "the batch seen")
+            seen = watch.visible_at(2, last)
+            assert seen is not None
+            assert applied_from <= seen < applied_from + 1_500_000_000, "not woken by the batch"
