@@ -14,8 +14,10 @@
 --       (bytewise) order, equal ids equal ranks, so that the batch's least event_id of a
 --       name is found by comparing numbers. One packed argument instead of six per
 --       message.
--- A vote_id is decided once (SADD counted); a vote under one vote per voter counts only if
--- its voter has no counted vote in its contest yet (HSETNX voters), else it is superseded.
+-- A vote_id is decided once: at its first message past its partition's checkpoint that the
+-- counted set does not hold yet (asked with one SMISMEMBER per 1000 messages, added with one
+-- SADD per 1000 new vote_ids); a vote under one vote per voter counts only if its voter has
+-- no counted vote in its contest yet (HSETNX voters, in log order), else it is superseded.
 -- One name per band and album (docs/adr/0007-one-name-per-band.md): votes count under
 -- their band key and album field; the spelling a key shows in its contest (names) is the
 -- one of its counted vote with the least event_id (named_by), whatever the batches.
@@ -49,8 +51,9 @@ local function earlier(a, b)  -- a < b bytewise (as Python compares str), whatev
   return #a < #b
 end
 local before, moved = {}, {}
-local counts = {}
-local n = 0
+-- Which of the batch's votes are new: each vote_id's first message past its partition's
+-- checkpoint, asked of the counted set in one SMISMEMBER per 1000 (not one SADD per vote).
+local candidates, at = {}, {}
 for i = 1, #messages, 4 do
   local p, off, vid = tostring(messages[i]), messages[i + 1], messages[i + 2]
   local cp = before[p]
@@ -60,18 +63,37 @@ for i = 1, #messages, 4 do
   end
   if off > cp then
     if moved[p] == nil or off > moved[p] then moved[p] = off end
-    if vid ~= '' and redis.call('SADD', counted, vid) == 1 then
-      local k = messages[i + 3]
-      local voter = voters[(i + 3) / 4]
-      if voter == nil
-        or redis.call('HSETNX', KEYS[5 + 6 * names[4 * k - 3]], voter, vid) == 1 then
-        counts[k] = (counts[k] or 0) + 1
-        n = n + 1
-        local m = (i + 3) / 4
-        if first[k] == nil or ranks[m] < ranks[first[k]] then first[k] = m end
-      end
+    if vid ~= '' and at[vid] == nil then
+      candidates[#candidates + 1] = vid
+      at[vid] = i
     end
   end
+end
+local new = {}
+for from = 1, #candidates, 1000 do
+  local upto = math.min(from + 999, #candidates)
+  local member = redis.call('SMISMEMBER', counted, unpack(candidates, from, upto))
+  for j = from, upto do
+    if member[j - from + 1] == 0 then new[#new + 1] = at[candidates[j]] end
+  end
+end
+local counts = {}
+local n = 0
+local added = {}
+for _, i in ipairs(new) do
+  added[#added + 1] = messages[i + 2]
+  local k = messages[i + 3]
+  local voter = voters[(i + 3) / 4]
+  if voter == nil
+    or redis.call('HSETNX', KEYS[5 + 6 * names[4 * k - 3]], voter, messages[i + 2]) == 1 then
+    counts[k] = (counts[k] or 0) + 1
+    n = n + 1
+    local m = (i + 3) / 4
+    if first[k] == nil or ranks[m] < ranks[first[k]] then first[k] = m end
+  end
+end
+for from = 1, #added, 1000 do
+  redis.call('SADD', counted, unpack(added, from, math.min(from + 999, #added)))
 end
 -- Sum per contest and name, then one HINCRBY per distinct field.
 local per_contest = {}
