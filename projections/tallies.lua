@@ -15,9 +15,9 @@
 --       name is found by comparing numbers. One packed argument instead of six per
 --       message.
 -- A vote_id is decided once: at its first message past its partition's checkpoint that the
--- counted set does not hold yet (asked with one SMISMEMBER per 1000 messages, added with one
--- SADD per 1000 new vote_ids); a vote under one vote per voter counts only if its voter has
--- no counted vote in its contest yet (HSETNX voters, in log order), else it is superseded.
+-- counted set does not hold yet (asked with one SMISMEMBER, and added with one SADD, per
+-- 1000 such messages); a vote under one vote per voter counts only if its voter has no
+-- counted vote in its contest yet (HSETNX voters, in log order), else it is superseded.
 -- One name per band and album (docs/adr/0007-one-name-per-band.md): votes count under
 -- their band key and album field; the spelling a key shows in its contest (names) is the
 -- one of its counted vote with the least event_id (named_by), whatever the batches.
@@ -52,7 +52,9 @@ local function earlier(a, b)  -- a < b bytewise (as Python compares str), whatev
 end
 local before, moved = {}, {}
 -- Which of the batch's votes are new: each vote_id's first message past its partition's
--- checkpoint, asked of the counted set in one SMISMEMBER per 1000 (not one SADD per vote).
+-- checkpoint, asked of the counted set in one SMISMEMBER per 1000 and the new ones added
+-- with one SADD (not one SADD per vote). The candidates are distinct vote_ids, so adding
+-- one chunk's does not change the next chunk's answers.
 local candidates, at = {}, {}
 for i = 1, #messages, 4 do
   local p, off, vid = tostring(messages[i]), messages[i + 1], messages[i + 2]
@@ -69,19 +71,22 @@ for i = 1, #messages, 4 do
     end
   end
 end
-local new = {}
+local new = {}  -- the messages of the new vote_ids, in log order
 for from = 1, #candidates, 1000 do
   local upto = math.min(from + 999, #candidates)
   local member = redis.call('SMISMEMBER', counted, unpack(candidates, from, upto))
+  local fresh = {}
   for j = from, upto do
-    if member[j - from + 1] == 0 then new[#new + 1] = at[candidates[j]] end
+    if member[j - from + 1] == 0 then
+      fresh[#fresh + 1] = candidates[j]
+      new[#new + 1] = at[candidates[j]]
+    end
   end
+  if #fresh > 0 then redis.call('SADD', counted, unpack(fresh)) end
 end
 local counts = {}
 local n = 0
-local added = {}
 for _, i in ipairs(new) do
-  added[#added + 1] = messages[i + 2]
   local k = messages[i + 3]
   local voter = voters[(i + 3) / 4]
   if voter == nil
@@ -91,9 +96,6 @@ for _, i in ipairs(new) do
     local m = (i + 3) / 4
     if first[k] == nil or ranks[m] < ranks[first[k]] then first[k] = m end
   end
-end
-for from = 1, #added, 1000 do
-  redis.call('SADD', counted, unpack(added, from, math.min(from + 999, #added)))
 end
 -- Sum per contest and name, then one HINCRBY per distinct field.
 local per_contest = {}
