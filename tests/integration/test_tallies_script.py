@@ -9,7 +9,6 @@ from typing import Any
 
 import redis
 
-from boleta.settings import Settings
 from domain.projection import Delivered, TallyView
 from projections.redis_sink import RedisTallies
 from tests.integration.projection_helpers import make_events
@@ -21,10 +20,9 @@ def set_commands(client: redis.Redis) -> dict[str, int]:
 
 
 def test_a_batch_decides_its_vote_ids_in_bulk_and_counts_each_once(
-    settings: Settings, unique: str
+    redis_client: redis.Redis, unique: str
 ) -> None:
-    client = redis.Redis.from_url(settings.redis_url)
-    tallies = RedisTallies(client, tag=f"{{{unique}}}", write_rate=False)
+    tallies = RedisTallies(redis_client, tag=f"{{{unique}}}", write_rate=False)
     tallies.load()
     events = make_events(3_700, duplicate_every=13)  # retries inside the batches
     first = [Delivered(0, offset, event) for offset, event in enumerate(events[:1_200])]
@@ -34,19 +32,14 @@ def test_a_batch_decides_its_vote_ids_in_bulk_and_counts_each_once(
     rest = [Delivered(0, 1_400 + i, event) for i, event in enumerate(events[1_400:3_700])]
     second = first + again + rest
     view = TallyView()
-    try:
-        tallies.apply(first)
-        view.apply(first)
-        before = set_commands(client)
-        counted = tallies.apply(second)
-        after = set_commands(client)
-        assert counted == view.apply(second) > 2_000
-        assert tallies.snapshot() == view.summary()
-        # 2,500 messages past the checkpoint: 3 lookups and at most 3 additions (another
-        # worker sharing this Redis may add a few calls of its own).
-        assert after["smismember"] - before["smismember"] <= 4 + 10
-        assert after["sadd"] - before["sadd"] <= 3 + 10
-    finally:
-        for key in client.scan_iter(match=f"*{unique}*", count=1000):
-            client.delete(key)
-        client.close()
+    tallies.apply(first)
+    view.apply(first)
+    before = set_commands(redis_client)
+    counted = tallies.apply(second)
+    after = set_commands(redis_client)
+    assert counted == view.apply(second) > 2_000
+    assert tallies.snapshot() == view.summary()
+    # 2,500 messages past the checkpoint: 3 lookups and at most 3 additions (another
+    # worker sharing this Redis may add a few calls of its own).
+    assert after["smismember"] - before["smismember"] <= 4 + 10
+    assert after["sadd"] - before["sadd"] <= 3 + 10
