@@ -39,9 +39,21 @@ CHAOS_VOTES ?= 3000
 chaos: install webapp
 	$(RUN) pytest tests/chaos --chaos-votes $(CHAOS_VOTES)
 
-webapp:
+# The webapp is rebuilt only when its inputs change, the way make is meant to: npm ci when
+# the lock file is newer than the installed tree (npm writes node_modules/.package-lock.json),
+# vite when a source, the config or the installed packages are newer than the build.
+WEBAPP_SOURCES := $(shell find webapp/src -type f 2>/dev/null) webapp/index.html \
+	webapp/vite.config.ts webapp/tsconfig.json webapp/package.json
+
+webapp: webapp/dist/index.html
+
+webapp/node_modules/.package-lock.json: webapp/package-lock.json webapp/package.json
 	cd webapp && $(call STEP,webapp-install) "installing the webapp's npm packages" npm ci --no-audit --no-fund
+	@touch $@
+
+webapp/dist/index.html: webapp/node_modules/.package-lock.json $(WEBAPP_SOURCES)
 	cd webapp && $(call STEP,webapp-build) "building the webapp" npm run build
+	@touch $@
 
 webapp-test:
 	cd webapp && npm test
