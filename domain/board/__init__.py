@@ -1,4 +1,6 @@
-"""The public bulletin board, pure: RFC 6962 Merkle trees, C2SP tlog-tiles. No I/O."""
+"""The public bulletin board, pure: RFC 6962 Merkle trees, C2SP tlog-tiles and checkpoints
+(signed notes, as text). No I/O, no signing: the
+Ed25519 keys are an adapter's (:mod:`boleta.board_keys`)."""
 
 from domain.board.merkle import (
     EMPTY_ROOT,
@@ -14,6 +16,21 @@ from domain.board.merkle import (
     tree_root,
     verify_consistency,
     verify_inclusion,
+)
+from domain.board.note import (
+    Checkpoint,
+    MalformedNote,
+    Signature,
+    SignedNote,
+    VerifierKey,
+    format_checkpoint,
+    format_signed_note,
+    format_verifier_key,
+    key_id,
+    parse_checkpoint,
+    parse_signed_note,
+    parse_verifier_key,
+    verifier_key,
 )
 from domain.board.tiles import (
     TILE_HEIGHT,
@@ -34,24 +51,37 @@ __all__ = [
     "HASH_SIZE",
     "TILE_HEIGHT",
     "TILE_WIDTH",
+    "Checkpoint",
+    "MalformedNote",
     "NodeReader",
     "ProofError",
+    "Signature",
+    "SignedNote",
     "TileState",
+    "VerifierKey",
     "Write",
     "append",
     "consistency_proof",
     "decode_bundle",
     "encode_bundle",
     "entries_path",
+    "format_checkpoint",
+    "format_signed_note",
+    "format_verifier_key",
     "inclusion_proof",
+    "key_id",
     "leaf_hash",
     "node_hash",
     "node_reader",
+    "parse_checkpoint",
+    "parse_signed_note",
+    "parse_verifier_key",
     "root",
     "state_root",
     "tile_path",
     "tile_reader",
     "tree_root",
+    "verifier_key",
     "verify_consistency",
     "verify_inclusion",
 ]
