@@ -1,0 +1,42 @@
+"""``/api/v1/results``: the default contest's live results, and their stream."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency
+from litestar.response import ServerSentEvent
+
+from queries.contests import Contests
+from queries.feeds import ResultsFeeds, sse
+from queries.params import reject_unknown
+from queries.reads import ReadCaches, live_results
+from queries.results import RedisResults
+from queries.views import ResultsView
+
+
+class ResultsController(Controller):
+    path = "/api/v1/results"
+    tags = ["results"]  # noqa: RUF012 - Litestar declares it as a plain attribute
+
+    @get("/", summary="The default contest's live tallies per band and album, total, lag")
+    async def results(
+        self,
+        results: NamedDependency[RedisResults],
+        contests: NamedDependency[Contests],
+        caches: NamedDependency[ReadCaches],
+        request: Request[Any, Any, Any],
+    ) -> ResultsView:
+        reject_unknown(request, set())
+        return await live_results(contests.default, results, contests, caches)
+
+    @get("/stream", summary="The default contest's results as Server-Sent Events")
+    async def stream(
+        self,
+        feeds: NamedDependency[ResultsFeeds],
+        contests: NamedDependency[Contests],
+        request: Request[Any, Any, Any],
+    ) -> ServerSentEvent:
+        reject_unknown(request, set())
+        return sse(feeds.of(contests.default))
