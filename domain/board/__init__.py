@@ -1,7 +1,16 @@
 """The public bulletin board, pure: RFC 6962 Merkle trees, C2SP tlog-tiles and checkpoints
-(signed notes, as text). No I/O, no signing: the
+(signed notes, as text), and the canonical board entry of a vote. No I/O, no signing: the
 Ed25519 keys are an adapter's (:mod:`boleta.board_keys`)."""
 
+from domain.board.entry import (
+    ENTRY_VERSION,
+    BoardEntry,
+    Pseudonyms,
+    UndecodableEntry,
+    board_entry,
+    decode_entry,
+    encode_entry,
+)
 from domain.board.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
@@ -48,22 +57,29 @@ from domain.board.tiles import (
 
 __all__ = [
     "EMPTY_ROOT",
+    "ENTRY_VERSION",
     "HASH_SIZE",
     "TILE_HEIGHT",
     "TILE_WIDTH",
+    "BoardEntry",
     "Checkpoint",
     "MalformedNote",
     "NodeReader",
     "ProofError",
+    "Pseudonyms",
     "Signature",
     "SignedNote",
     "TileState",
+    "UndecodableEntry",
     "VerifierKey",
     "Write",
     "append",
+    "board_entry",
     "consistency_proof",
     "decode_bundle",
+    "decode_entry",
     "encode_bundle",
+    "encode_entry",
     "entries_path",
     "format_checkpoint",
     "format_signed_note",
