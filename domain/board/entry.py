@@ -113,10 +113,8 @@ def board_entry(event: VoteCast, offset: int, pseudonyms: Pseudonyms) -> BoardEn
 
 
 def encode_entry(entry: BoardEntry) -> bytes:
-    if entry.cast_at.utcoffset() != timedelta(0):
+    if entry.cast_at.utcoffset() != timedelta(0):  # msgspec writes any zero offset as "Z"
         raise ValueError("an entry's cast_at is in UTC")
-    if entry.cast_at.tzinfo is not UTC:
-        entry = msgspec.structs.replace(entry, cast_at=entry.cast_at.astimezone(UTC))
     return _encoder.encode(entry)
 
 
