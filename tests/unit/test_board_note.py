@@ -198,6 +198,44 @@ def test_malformed_notes_are_refused(data: bytes) -> None:
         parse_signed_note(data)
 
 
+def test_a_note_with_too_many_signatures_is_refused() -> None:
+    line = "— example.com/foo AAAAAAA=\n"
+    assert len(parse_signed_note(f"text\n\n{line * 100}".encode()).signatures) == 100
+    with pytest.raises(MalformedNote, match="more than 100"):
+        parse_signed_note(f"text\n\n{line * 101}".encode())
+
+
+@pytest.mark.parametrize(
+    "checkpoint",
+    [
+        Checkpoint("two\nlines", 1, bytes(32)),
+        Checkpoint("", 1, bytes(32)),
+        Checkpoint("origin", -1, bytes(32)),
+        Checkpoint("origin", 1, bytes(31)),
+        Checkpoint("origin", 1, bytes(32), ("",)),
+        Checkpoint("origin", 1, bytes(32), ("two\nlines",)),
+    ],
+)
+def test_malformed_checkpoints_are_not_written(checkpoint: Checkpoint) -> None:
+    with pytest.raises(MalformedNote):
+        format_checkpoint(checkpoint)
+
+
+@pytest.mark.parametrize(
+    ("text", "signatures"),
+    [
+        ("no final newline", (Signature("example.com/foo", b"1234", b"sig"),)),
+        ("text\n", ()),
+        ("text\n", (Signature("example.com/foo", b"123", b"sig"),)),
+        ("text\n", (Signature("example.com/foo", b"1234", b""),)),
+        ("text\n", (Signature("example com", b"1234", b"sig"),)),
+    ],
+)
+def test_malformed_notes_are_not_written(text: str, signatures: tuple[Signature, ...]) -> None:
+    with pytest.raises(MalformedNote):
+        format_signed_note(text, signatures)
+
+
 @given(st.binary(min_size=32, max_size=32))
 def test_signer_keys_round_trip(seed: bytes) -> None:
     """Any seed, also one whose base64 holds a '+' (the separator of the key's parts)."""
@@ -216,7 +254,10 @@ def test_signer_keys_come_from_a_file_and_never_show(tmp_path: Path) -> None:
     assert material not in repr(signer)
     assert signer.verifier_key_text in repr(signer)
     assert signer.verifier_key_text.split("+")[1] == text.split("+")[3]
+    head = text.removesuffix(material)
+    not_ed25519 = base64.b64encode(b"\x02" + base64.b64decode(material)[1:]).decode()
     for bad in (
+        head + not_ed25519,
         text.replace("PRIVATE+KEY+", ""),
         text.replace(text.split("+")[3], "00000000"),
         text[:-4],
