@@ -127,7 +127,8 @@ def split_hashes(data: bytes) -> list[bytes]:
 
 def append(state: TileState, new_entries: Sequence[bytes]) -> tuple[TileState, list[Write]]:
     """Append ``new_entries`` to the log in ``state``: the new state and the files to write
-    (every tile and bundle that filled, then the new partial ones)."""
+    (every tile and bundle that filled, then the new partial ones), all of which are to be
+    written before a checkpoint of the new size is published."""
     writes: list[Write] = []
     levels = [split_hashes(hashes) for hashes in state.partial]
     bundle = list(state.entries)
