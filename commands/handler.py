@@ -20,6 +20,7 @@ from domain import (
     Rejection,
     VoteCast,
     decide,
+    to_millisecond,
     uuid7,
     uuid7_batch,
 )
@@ -75,8 +76,10 @@ class CastVoteHandler:
         self.inflight = 0
 
     def decide_all(self, commands: Sequence[CastVote]) -> list[VoteCast | Rejection]:
-        """One clock reading per batch: a batch's votes are cast at the same instant."""
-        now = self._clock()
+        """One clock reading per batch: a batch's votes are cast at the same instant, in
+        whole milliseconds (a cast_at's precision: the window checked here is the one the
+        read models check against the event's cast_at)."""
+        now = to_millisecond(self._clock())
         # One clock reading and one draw of randomness for the whole batch's event ids.
         event_ids = uuid7_batch(int(now.timestamp() * 1000), os.urandom(10 * len(commands)))
         decisions: list[VoteCast | Rejection] = []

@@ -13,6 +13,7 @@ from domain.votes import (
     Rejection,
     VoteCast,
     event_key,
+    to_millisecond,
 )
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "event_key",
     "normalize_text",
     "parse_catalog",
+    "to_millisecond",
     "uuid7",
     "uuid7_batch",
     "vote_cast_codec",

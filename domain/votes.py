@@ -10,9 +10,16 @@ from __future__ import annotations
 from datetime import datetime
 
 import msgspec
+from msgspec.structs import force_setattr
 
 EVENT_TYPE = "VoteCast"
 SCHEMA_VERSION = 1
+
+
+def to_millisecond(moment: datetime) -> datetime:
+    """``moment`` rounded down to the millisecond: the precision of a ``cast_at``."""
+    finer = moment.microsecond % 1000
+    return moment.replace(microsecond=moment.microsecond - finer) if finer else moment
 
 
 class CastVote(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -43,6 +50,12 @@ class VoteCast(msgspec.Struct, frozen=True, kw_only=True, gc=False, omit_default
     projections count only the voter's first vote in log order (ADR 6). Both are left out
     of the JSON when unset, so a vote without a voter encodes as before (schema version 1;
     a reader that predates them would ignore them, see ADR 6).
+
+    ``cast_at`` has millisecond precision, the precision of every store that holds it
+    (Kafka timestamps, BSON dates, JavaScript dates): the command service stamps whole
+    milliseconds, and an event stamped finer (before it did) is read rounded down, so the
+    tallies, ``as_of``, the audit log and its time filters see one and the same instant
+    (ADR 4, "Which cast_at a vote has").
     """
 
     event_id: str
@@ -55,6 +68,10 @@ class VoteCast(msgspec.Struct, frozen=True, kw_only=True, gc=False, omit_default
     cast_at: datetime
     voter_id: str = ""
     one_vote_per_voter: bool = False
+
+    def __post_init__(self) -> None:
+        if self.cast_at.microsecond % 1000:
+            force_setattr(self, "cast_at", to_millisecond(self.cast_at))
 
 
 def event_key(event: VoteCast) -> str:

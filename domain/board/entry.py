@@ -4,13 +4,14 @@ Layout (version 1). An entry is one compact JSON object (UTF-8, no whitespace) w
 exactly these members in this order::
 
     {"v":1,"contest":"main","band":"Green Ridge","album":"Imbituva","year":2008,"rank":7,
-     "cast_at":"2026-12-07T01:19:00.123456Z","offset":42,"one_vote_per_voter":false,
+     "cast_at":"2026-12-07T01:19:00.123000Z","offset":42,"one_vote_per_voter":false,
      "vote":"<32 hex>","voter":"<32 hex or empty>"}
 
 - ``v``: the layout version, 1.
 - ``contest``, ``band``, ``album``, ``year``, ``rank``: the vote's choice, as in the event.
-- ``cast_at``: the server's UTC clock when the vote was cast, RFC 3339 with ``Z``,
-  microseconds only when not zero (then six digits).
+- ``cast_at``: the server's UTC clock when the vote was cast, in whole milliseconds (the
+  precision of a cast_at: ``domain.votes.VoteCast``), RFC 3339 with ``Z``, the fraction
+  only when not zero, then in six digits (``.123000``).
 - ``offset``: the event's Kafka offset in its partition (each partition has its own tree).
 - ``one_vote_per_voter``: whether the vote's contest declared one vote per voter when it was
   cast (then only a voter's first vote counts, so a recount needs it).

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.decide import DecisionContext, decide
-from domain.votes import CastVote, Rejection, VoteCast
+from domain.votes import CastVote, Rejection, VoteCast, to_millisecond
 from tests.unit.strategies import (
     EVENT_ID,
     NEW_VOTE_ID,
@@ -64,7 +64,7 @@ def test_the_event_carries_the_context(case: Case) -> None:
     result = decide(case.command, context_of(case))
     assert isinstance(result, VoteCast)
     assert result.event_id == EVENT_ID
-    assert result.cast_at == case.now
+    assert result.cast_at == to_millisecond(case.now)  # a cast_at is in whole milliseconds
     assert result.cast_at.tzinfo is case.now.tzinfo
     # A vote without a vote_id gets the one the server drew; a vote with one keeps it.
     if not case.command.vote_id.strip():
