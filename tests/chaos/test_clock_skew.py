@@ -65,11 +65,14 @@ def merged(*ledgers: Ledger) -> Ledger:
     return total
 
 
-def counted_cast_at(chaos: Chaos, ledger: Ledger) -> tuple[dict[str, datetime], list[float]]:
+def counted_cast_at(
+    chaos: Chaos, ledger: Ledger, events: dict[str, list[str]] | None = None
+) -> tuple[dict[str, datetime], list[float]]:
     """The cast_at of each counted vote (its first event in the log), and for every
     acknowledged event how far its cast_at is from the moment its call was sent (the
     harness's clock), in seconds. (The message's Kafka timestamp is its cast_at, so it
-    cannot show the skew.)"""
+    cannot show the skew.) ``events``, when given, gets every event of each vote_id in
+    log order, described, for a failure to show."""
     codec = vote_cast_codec()
     sent_at = {(p, o): ns / 1e9 for ns, p, o in ledger.acks}
     cast_at: dict[str, datetime] = {}
@@ -78,6 +81,10 @@ def counted_cast_at(chaos: Chaos, ledger: Ledger) -> tuple[dict[str, datetime], 
     for msg in sorted(messages, key=lambda m: (m.partition(), m.offset())):
         event = codec.decode(msg.value(), dict(cast("list[tuple[str, bytes]]", msg.headers())))
         cast_at.setdefault(event.vote_id, event.cast_at)
+        if events is not None:
+            events.setdefault(event.vote_id, []).append(
+                f"p{msg.partition()}@{msg.offset()} {rfc3339(event.cast_at)} {event.event_id}"
+            )
         sent = sent_at.get((msg.partition() or 0, msg.offset() or 0))
         if sent is not None:
             shifts.append(event.cast_at.timestamp() - sent)
@@ -109,9 +116,11 @@ def check_pages(
     slack: timedelta,
     notes: dict[str, object],
     promised: bool,
+    events: dict[str, list[str]],
 ) -> list[str]:
     """Failed checks of the audit API's pages. ``slack``: how far back in time a page may
-    go; ``promised``: whether the clocks are within the bound, so ``since`` is exact."""
+    go; ``promised``: whether the clocks are within the bound, so ``since`` is exact;
+    ``events``: each vote_id's events in the log, described (for the failures)."""
     failures: list[str] = []
     everything = read_pages(base)
     ids = [v["vote_id"] for v in everything]
@@ -143,14 +152,22 @@ def check_pages(
             for v, at in cast_at.items()
             if (since is None or at >= since) and (until is None or at < until)
         }
-        got = [v["vote_id"] for v in read_pages(base, **params)]
+        page = read_pages(base, **params)
+        got = [v["vote_id"] for v in page]
         if not promised and since is not None and set(got) < expected:
             since_missed += 1  # beyond the bound `since` may stop early: noted, not failed
             continue
         if len(got) != len(set(got)) or set(got) != expected:
+            shown = {v["vote_id"]: v for v in everything}
+            odd = sorted(expected ^ set(got))[:3]
             failures.append(
                 f"{params}: {len(got)} votes ({len(got) - len(set(got))} twice), "
-                f"{len(expected - set(got))} missing, {len(set(got) - expected)} extra"
+                f"{len(expected - set(got))} missing, {len(set(got) - expected)} extra; e.g. "
+                + "; ".join(
+                    f"{v}: the API shows {shown.get(v, {}).get('cast_at')} "
+                    f"({shown.get(v, {}).get('event_id')}), the log has {events.get(v)}"
+                    for v in odd
+                )
             )
     notes["windows_checked"] = len(windows)
     if not promised:
@@ -176,7 +193,8 @@ def test_command_processes_with_skewed_clocks(chaos: Chaos, how: str, tmp_path: 
     finally:
         skewed.stop()
 
-    cast_at, shifts = counted_cast_at(chaos, ledger)
+    events: dict[str, list[str]] = {}
+    cast_at, shifts = counted_cast_at(chaos, ledger, events)
     # The fault is in the log: votes stamped by either clock, on the same topic.
     ahead = [s for s in shifts if abs(s - offset_ms / 1000) < 2]
     on_time = [s for s in shifts if abs(s) < 2]
@@ -190,7 +208,7 @@ def test_command_processes_with_skewed_clocks(chaos: Chaos, how: str, tmp_path: 
     if not promised:  # newest first still within the real disorder
         slack += timedelta(milliseconds=abs(offset_ms) - world.clock_skew_max_ms)
     with serving(world) as base:
-        failures += check_pages(base, cast_at, slack, chaos.row.notes, promised)
+        failures += check_pages(base, cast_at, slack, chaos.row.notes, promised, events)
     if failures:
         chaos.row.result = "FAIL: " + "; ".join(failures)
     assert not failures, "\n".join(failures)
