@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 import structlog
 
 
-def configure(level: str = "INFO") -> None:
-    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level)
+def configure(level: str = "INFO", stream: TextIO | None = None) -> None:
+    """JSON lines on ``stream`` (stderr by default: a process's log file under ``boleta
+    up``)."""
+    out = stream or sys.stderr
+    logging.basicConfig(format="%(message)s", stream=out, level=level)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -19,6 +23,6 @@ def configure(level: str = "INFO") -> None:
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=True,
     )

@@ -13,6 +13,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
+from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig
@@ -22,6 +23,12 @@ from domain.catalog import Catalog
 from queries.asof import ResultsAsOf
 from queries.contests import Contests
 from queries.contests_api import ContestsController
+from queries.errors import (
+    REQUEST_ID_HEADER,
+    exception_handlers,
+    log_server_error,
+    stamp_request_id,
+)
 from queries.feeds import ResultsFeeds
 from queries.health_api import MetricsController, healthz, readyz
 from queries.lag import LogEnds
@@ -104,12 +111,22 @@ def create_app(
         },
         lifespan=[lifespan],
         middleware=[prometheus.middleware],
+        # queries.errors: a request id on every response, every 5xx logged with it (so
+        # Litestar's own exception logging is off: one line per error).
+        before_send=[stamp_request_id],
+        after_exception=[log_server_error],
+        exception_handlers=exception_handlers(),
+        logging_config=LoggingConfig(log_exceptions="never"),
+        response_headers=[REQUEST_ID_HEADER],
         cors_config=CORSConfig(allow_origins=config.cors_origins, allow_methods=["GET"])
         if config.cors_origins
         else None,
         openapi_config=OpenAPIConfig(
             title="boleta queries",
             version="1",
+            description="Read-only: results from the tallies, the audit log, health. Every "
+            "response carries an X-Request-ID (the request's own when sane); a 5xx's line in "
+            "the service's log carries it too.",
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
         ),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import msgspec
 
@@ -99,3 +99,13 @@ class VotePage(msgspec.Struct, frozen=True):
 class Health(msgspec.Struct, frozen=True):
     status: str
     checks: dict[str, str] = {}
+
+
+class ErrorView(msgspec.Struct, frozen=True, omit_defaults=True):
+    """An error: its status, what went wrong, and per field (``extra``: ``key`` the field,
+    ``source`` where it was, ``message`` why, with what it accepts) when inputs were refused.
+    A 5xx names its request id, which its line in the service's log carries too."""
+
+    status_code: int
+    detail: str
+    extra: list[dict[str, str]] | dict[str, Any] | None = None

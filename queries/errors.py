@@ -1,0 +1,126 @@
+"""Errors of the query service, in one place.
+
+- Every response carries a request id (``X-Request-ID``): the request's own when it sent a
+  sane one, else a new one (a ``before_send`` hook, so 404s of unknown paths and responses
+  made by Litestar itself carry it too).
+- Every 5xx leaves one line in the service's log (structlog: JSON on stderr, which ``boleta
+  up`` writes to ``.boleta/logs/queries.log``) with that request id: from an exception, its
+  traceback (an ``after_exception`` hook); a 5xx response made without one (readiness)
+  is logged when it is sent. A 500's body names the request id and never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any, Final
+
+import structlog
+from litestar import Request, Response
+from litestar.datastructures import MutableScopeHeaders, ResponseHeader
+from litestar.exceptions import HTTPException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap, Message, Scope
+
+from queries.views import ErrorView
+
+REQUEST_ID: Final = "X-Request-ID"
+# A request id a client or proxy sent is kept when it looks like one (a UUID, a ULID, a
+# trace id...); anything else (too long, control characters, JSON) is replaced.
+SANE_REQUEST_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+_ID_KEY = "request_id"  # in the scope's state
+_LOGGED_KEY = "server_error_logged"
+LOGGER: Final = "boleta.queries"
+
+REQUEST_ID_HEADER = ResponseHeader(
+    name=REQUEST_ID,
+    documentation_only=True,
+    required=True,
+    description="This request's id: the request's own X-Request-ID when it sent a sane one "
+    "(letters, digits and ._:-, at most 128), else a new one. A 5xx's line in the service's "
+    "log carries it.",
+)
+
+
+def request_id(scope: Scope) -> str:
+    """The request's id, chosen on first use and kept in the scope's state."""
+    state: dict[str, Any] = scope.setdefault("state", {})
+    found: str | None = state.get(_ID_KEY)
+    if found is None:
+        found = state[_ID_KEY] = _sent_id(scope) or uuid.uuid4().hex
+    return found
+
+
+def _sent_id(scope: Scope) -> str | None:
+    wanted = REQUEST_ID.lower().encode()
+    for name, value in scope.get("headers", ()):
+        if name.lower() == wanted:
+            text = value.decode("latin-1")
+            return text if SANE_REQUEST_ID.fullmatch(text) else None
+    return None
+
+
+def status_of(exc: BaseException) -> int:
+    """The status the app answers ``exc`` with."""
+    if isinstance(exc, HTTPException):
+        return exc.status_code
+    return HTTP_500_INTERNAL_SERVER_ERROR
+
+
+async def stamp_request_id(message: Message, scope: Scope) -> None:
+    """``before_send``: the request id on every response; a 5xx that no exception
+    explained (so nothing logged it yet) gets its line in the log."""
+    if message["type"] != "http.response.start":
+        return
+    MutableScopeHeaders.from_message(message)[REQUEST_ID] = request_id(scope)
+    status = message["status"]
+    state = scope.get("state", {})
+    if status >= 500 and not state.get(_LOGGED_KEY):
+        _logger().warning("server error response", status=status, **_request_fields(scope))
+
+
+async def log_server_error(exc: Exception, scope: Scope) -> None:
+    """``after_exception``: an exception answered with a 5xx is logged with its traceback
+    and the request id (4xx are the client's: not logged)."""
+    status = status_of(exc)
+    if status < 500:
+        return
+    scope.setdefault("state", {})[_LOGGED_KEY] = True
+    log = _logger().error if status == HTTP_500_INTERNAL_SERVER_ERROR else _logger().warning
+    log("server error", status=status, exc_info=exc, **_request_fields(scope))
+
+
+def _request_fields(scope: Scope) -> dict[str, str]:
+    return {
+        "request_id": request_id(scope),
+        "method": str(scope.get("method", "")),
+        "path": str(scope.get("path", "")),
+        "query": scope.get("query_string", b"").decode("latin-1"),
+    }
+
+
+def _logger() -> Any:
+    # Looked up when used, so the process's configuration (boleta.logs) applies.
+    return structlog.get_logger(LOGGER)
+
+
+def internal_error(request: Request[Any, Any, Any], _exc: Exception) -> Response[ErrorView]:
+    """A 500: the request id to quote, no traceback (that is in the log)."""
+    rid = request_id(request.scope)
+    detail = f"Internal Server Error (request id {rid}: the service's log has the details)"
+    return Response(ErrorView(500, detail), status_code=HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def exception_handlers() -> ExceptionHandlersMap:
+    return {HTTP_500_INTERNAL_SERVER_ERROR: internal_error}
+
+
+__all__ = [
+    "REQUEST_ID",
+    "REQUEST_ID_HEADER",
+    "exception_handlers",
+    "log_server_error",
+    "request_id",
+    "stamp_request_id",
+    "status_of",
+]
