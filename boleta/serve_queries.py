@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 import redis.asyncio as aioredis
 import uvicorn
+from confluent_kafka import KafkaException
 from litestar import Litestar
 from pymongo import AsyncMongoClient
 
 from boleta import logs, ops
 from boleta.catalog import load_catalog
 from boleta.settings import Settings
+from domain.projection import TallyView
 from projections.log_reader import EndOffsets, replay_consumer
 from queries.app import QueryConfig, create_app
-from queries.asof import ResultsAsOf
+from queries.asof import LogUnavailableError, ResultsAsOf
 from queries.lag import LogEnds
 from queries.results import RedisResults
 from queries.votes import QUERY_BUDGET_MS, MongoVotes
@@ -50,6 +52,12 @@ def build_app(settings: Settings) -> Litestar:
         if "mongo" in clients:
             await clients["mongo"].close()
 
+    def replay(as_of: datetime, timeout_s: float) -> TallyView:
+        try:
+            return ops.results_as_of(settings, as_of, timeout_s)
+        except KafkaException as exc:
+            raise LogUnavailableError(f"the log (Kafka) could not be read: {exc}") from exc
+
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     config = QueryConfig(
         cors_origins=origins,
@@ -57,7 +65,7 @@ def build_app(settings: Settings) -> Litestar:
         default_contest=settings.default_contest,
         catalog=load_catalog(settings),
         results_as_of=ResultsAsOf(
-            partial(ops.results_as_of, settings),
+            replay,
             timedelta(milliseconds=settings.as_of_final_delay_ms),
             settings.as_of_timeout_s,
             settings.as_of_cache_size,

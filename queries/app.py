@@ -32,6 +32,7 @@ from queries.errors import (
 from queries.feeds import ResultsFeeds
 from queries.health_api import MetricsController, healthz, readyz
 from queries.lag import LogEnds
+from queries.params import ACCEPTED
 from queries.reads import ReadCaches
 from queries.results import RedisResults
 from queries.results_api import ResultsController
@@ -112,10 +113,10 @@ def create_app(
         lifespan=[lifespan],
         middleware=[prometheus.middleware],
         # queries.errors: a request id on every response, every 5xx logged with it (so
-        # Litestar's own exception logging is off: one line per error).
+        # Litestar's own exception logging is off: one line per error), 400s naming fields.
         before_send=[stamp_request_id],
         after_exception=[log_server_error],
-        exception_handlers=exception_handlers(),
+        exception_handlers=exception_handlers(ACCEPTED),
         logging_config=LoggingConfig(log_exceptions="never"),
         response_headers=[REQUEST_ID_HEADER],
         cors_config=CORSConfig(allow_origins=config.cors_origins, allow_methods=["GET"])

@@ -4,9 +4,11 @@ The replay itself is a port: the composition root passes a blocking function
 ``(as_of, timeout_s) -> TallyView`` (projections.asof reads the log). This module decides
 when to run it and what to keep:
 
-- a moment in the future is refused (``FutureMomentError``: the service answers 400);
+- a moment in the future is refused (``FutureMomentError``, queries.inputs' ``NotYetError``:
+  the service answers 404, no results as of it exist yet);
 - one replay runs at a time, in a worker thread, bounded by ``timeout_s`` including the
-  wait for its turn (``AsOfBusyError``, ``TimeoutError``: 503 with ``Retry-After``);
+  wait for its turn (``AsOfBusyError``, ``TimeoutError``: 503 with ``Retry-After``); a
+  replay that cannot reach the log raises ``LogUnavailableError`` (503 too);
 - results that are final (no vote cast by then can still reach the log) are kept, the
   ``cache_size`` most recently asked moments, for good; results of a moment too recent to
   be final are computed afresh, shared only by readers asking within ``FRESH_TTL_S``.
@@ -24,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from domain.asof import final_after
 from domain.projection import ContestTally, TallyView
 from queries.cache import Coalescer
+from queries.inputs import NotYetError, not_after_now
 from queries.results import WINDOW_S, band_tallies
 from queries.views import ResultsView, SecondCount
 
@@ -31,8 +34,11 @@ Replay = Callable[[datetime, float], TallyView]
 FRESH_TTL_S = 1.0
 
 
-class FutureMomentError(ValueError):
-    """Results as of a moment that has not come yet."""
+FutureMomentError = NotYetError  # results as of a moment that has not come yet
+
+
+class LogUnavailableError(Exception):
+    """The replay could not read the log (the broker did not answer)."""
 
 
 class AsOfBusyError(Exception):
@@ -104,10 +110,7 @@ class ResultsAsOf:
 
     async def snapshot(self, as_of: datetime) -> Snapshot:
         now = self._clock()
-        if as_of > now:
-            raise FutureMomentError(
-                f"as_of {as_of.isoformat()} is in the future (now {now.isoformat()})"
-            )
+        not_after_now("as_of", as_of, now)
         final = now >= final_after(as_of, self._final_delay)
         cache = self._final if final else self._fresh
         return await cache.get(as_of, lambda: self._compute(as_of, final))
@@ -135,6 +138,7 @@ class ResultsAsOf:
 __all__ = [
     "AsOfBusyError",
     "FutureMomentError",
+    "LogUnavailableError",
     "Replay",
     "ResultsAsOf",
     "Snapshot",

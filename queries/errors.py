@@ -7,21 +7,28 @@
   up`` writes to ``.boleta/logs/queries.log``) with that request id: from an exception, its
   traceback (an ``after_exception`` hook); a 5xx response made without one (readiness)
   is logged when it is sent. A 500's body names the request id and never a traceback.
+- Inputs the API refuses (``queries.inputs.InputError``, Litestar's own parameter
+  validation, unknown parameters) are answered 400 naming each field and what it accepts;
+  a moment that has not come yet (``NotYetError``) 404.
+- ``documented`` states which statuses a route answers, for its OpenAPI schema.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from typing import Any, Final
 
 import structlog
 from litestar import Request, Response
 from litestar.datastructures import MutableScopeHeaders, ResponseHeader
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap, Message, Scope
 
+from queries.inputs import InputError, NotYetError
 from queries.views import ErrorView
 
 REQUEST_ID: Final = "X-Request-ID"
@@ -40,6 +47,10 @@ REQUEST_ID_HEADER = ResponseHeader(
     "(letters, digits and ._:-, at most 128), else a new one. A 5xx's line in the service's "
     "log carries it.",
 )
+
+
+class UnknownParameterError(ValidationException):
+    """Query parameters a route does not take (its ``extra`` names each)."""
 
 
 def request_id(scope: Scope) -> str:
@@ -64,6 +75,8 @@ def status_of(exc: BaseException) -> int:
     """The status the app answers ``exc`` with."""
     if isinstance(exc, HTTPException):
         return exc.status_code
+    if isinstance(exc, InputError):
+        return 404 if isinstance(exc, NotYetError) else 400
     return HTTP_500_INTERNAL_SERVER_ERROR
 
 
@@ -111,13 +124,63 @@ def internal_error(request: Request[Any, Any, Any], _exc: Exception) -> Response
     return Response(ErrorView(500, detail), status_code=HTTP_500_INTERNAL_SERVER_ERROR)
 
 
-def exception_handlers() -> ExceptionHandlersMap:
-    return {HTTP_500_INTERNAL_SERVER_ERROR: internal_error}
+def input_refused(_request: Request[Any, Any, Any], exc: InputError) -> Response[ErrorView]:
+    """An input the API does not accept: 400 naming the field and what it accepts (404 for
+    a moment that has not come yet)."""
+    status = status_of(exc)
+    extra = [{"key": exc.field, "source": "query", "message": exc.message}]
+    return Response(ErrorView(status, str(exc), extra), status_code=status)
+
+
+def parameters_refused(
+    accepted: Mapping[str, str],
+) -> Any:
+    """The handler of Litestar's own ``ValidationException`` (a parameter of the wrong
+    type or out of its bounds): each field named with its problem and, from ``accepted``,
+    what it accepts, in ``detail`` as in ``extra``."""
+
+    def handler(_request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+        extra = exc.extra if isinstance(exc.extra, list) else []
+        fields = [item for item in extra if isinstance(item, dict) and item.get("key")]
+        if not fields:
+            return Response(ErrorView(400, exc.detail, exc.extra), status_code=400)
+        named = []
+        for item in fields:
+            key = str(item["key"])
+            if key in accepted and not isinstance(exc, UnknownParameterError):
+                item["message"] = f"{item.get('message', 'refused')}; accepted: {accepted[key]}"
+            named.append(f"{key}: {item.get('message', 'refused')}")
+        return Response(ErrorView(400, "; ".join(named), fields), status_code=400)
+
+    return handler
+
+
+def exception_handlers(accepted: Mapping[str, str]) -> ExceptionHandlersMap:
+    return {
+        InputError: input_refused,
+        ValidationException: parameters_refused(accepted),
+        HTTP_500_INTERNAL_SERVER_ERROR: internal_error,
+    }
+
+
+def documented(statuses: Mapping[int, str]) -> dict[int, ResponseSpec]:
+    """A route's error responses for its schema: each status with what it means, and the
+    500 every route may answer."""
+    described = {
+        **statuses,
+        500: "An internal error: its detail and X-Request-ID name the service's log line",
+    }
+    return {
+        status: ResponseSpec(ErrorView, description=text, generate_examples=False)
+        for status, text in described.items()
+    }
 
 
 __all__ = [
     "REQUEST_ID",
     "REQUEST_ID_HEADER",
+    "UnknownParameterError",
+    "documented",
     "exception_handlers",
     "log_server_error",
     "request_id",

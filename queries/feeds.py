@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
 
 import msgspec
+from litestar.openapi import ResponseSpec
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
@@ -17,6 +18,16 @@ from queries.reads import POLL_S, with_log_lag
 from queries.results import RedisResults
 
 HEARTBEAT_S = 15.0
+# The stream's success response in the schema: each event's data is a ResultsView.
+STREAM = {
+    200: ResponseSpec(
+        str,
+        description="Server-Sent Events: a 'results' event (data: the results as JSON, a "
+        "ResultsView) on every change, a keep-alive comment after 15 s of quiet",
+        media_type="text/event-stream",
+        generate_examples=False,
+    )
+}
 
 
 class ResultsFeed:

@@ -22,6 +22,10 @@ PAGE_TTL_S = 1.0  # a page is reloaded when older; it may be this plus one load 
 RESULTS_BOUND_S = 2.0  # past this the results are served stale (or 503), never awaited
 # What a store that cannot be reached raises (a timeout, a reset, a refused connection).
 STORE_ERRORS = (TimeoutError, OSError, RedisError, PyMongoError)
+TALLIES_UNAVAILABLE = (
+    "The tallies store (Redis) is unreachable and no earlier view is kept; retry shortly "
+    "(Retry-After)"
+)
 
 
 @dataclass

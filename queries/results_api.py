@@ -9,18 +9,25 @@ from litestar.di import NamedDependency
 from litestar.response import ServerSentEvent
 
 from queries.contests import Contests
-from queries.feeds import ResultsFeeds, sse
+from queries.errors import documented
+from queries.feeds import STREAM, ResultsFeeds, sse
 from queries.params import reject_unknown
-from queries.reads import ReadCaches, live_results
+from queries.reads import TALLIES_UNAVAILABLE, ReadCaches, live_results
 from queries.results import RedisResults
 from queries.views import ResultsView
+
+NO_PARAMETERS = "It takes no parameters (one contest as of a moment: /api/v1/contests/...)"
 
 
 class ResultsController(Controller):
     path = "/api/v1/results"
     tags = ["results"]  # noqa: RUF012 - Litestar declares it as a plain attribute
 
-    @get("/", summary="The default contest's live tallies per band and album, total, lag")
+    @get(
+        "/",
+        summary="The default contest's live tallies per band and album, total, lag",
+        responses=documented({400: NO_PARAMETERS, 503: TALLIES_UNAVAILABLE}),
+    )
     async def results(
         self,
         results: NamedDependency[RedisResults],
@@ -31,7 +38,11 @@ class ResultsController(Controller):
         reject_unknown(request, set())
         return await live_results(contests.default, results, contests, caches)
 
-    @get("/stream", summary="The default contest's results as Server-Sent Events")
+    @get(
+        "/stream",
+        summary="The default contest's results as Server-Sent Events",
+        responses={**STREAM, **documented({400: NO_PARAMETERS})},
+    )
     async def stream(
         self,
         feeds: NamedDependency[ResultsFeeds],

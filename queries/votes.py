@@ -8,8 +8,6 @@ votes' fields: a value like ``{"$ne": null}`` is a string that matches nothing.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +24,7 @@ from domain.readmodel import (
     READMODELS_COLLECTION,
 )
 from domain.timeline import timeline_collection, vote_key
+from queries.inputs import encode_cursor
 from queries.timeline import SLACK, Entry, Positions, newest_first
 from queries.views import VotePage, VoteView
 
@@ -50,10 +49,6 @@ QUEUE_WAIT_S = 10.0  # how long a page waits for one of the server's query slots
 QUERY_SLOTS = 4  # pages read at once: the rest queue here, not in the database
 
 
-class BadCursorError(ValueError):
-    pass
-
-
 class AuditBusyError(RuntimeError):
     """The audit log could not answer in time; the client should retry shortly."""
 
@@ -65,22 +60,6 @@ class VoteFilter(msgspec.Struct, frozen=True, kw_only=True):
     year: int | None = None
     since: datetime | None = None
     until: datetime | None = None
-
-
-def encode_cursor(positions: Positions) -> str:
-    raw = msgspec.json.encode({str(p): o for p, o in sorted(positions.items())})
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> Positions:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        positions = msgspec.json.decode(raw, type=dict[int, int])
-    except (binascii.Error, ValueError, msgspec.DecodeError):
-        raise BadCursorError("cursor is not one this API returned; start without it") from None
-    if any(p < 0 or o < 0 for p, o in positions.items()):
-        raise BadCursorError("cursor is not one this API returned; start without it")
-    return positions
 
 
 def matcher(flt: VoteFilter) -> Callable[[Entry], bool]:
@@ -159,8 +138,8 @@ class MongoVotes:
         pointer = await self._db[READMODELS_COLLECTION].find_one({"_id": AUDIT_POINTER_ID})
         return self._db[str(pointer["collection"]) if pointer else AUDIT_COLLECTION]
 
-    async def page(self, flt: VoteFilter, limit: int, cursor: str | None) -> VotePage:
-        start = decode_cursor(cursor) if cursor else None
+    async def page(self, flt: VoteFilter, limit: int, start: Positions | None) -> VotePage:
+        """Up to ``limit`` votes below ``start`` (a cursor's positions; None: the newest)."""
         try:
             await asyncio.wait_for(self._slots.acquire(), QUEUE_WAIT_S)
         except TimeoutError:
@@ -185,7 +164,7 @@ class MongoVotes:
         finally:
             self._slots.release()
         views = [entry_view(e) for e in entries]
-        return VotePage(views, encode_cursor(resume) if resume is not None else None)
+        return VotePage(views, encode_cursor(resume or {}))
 
     async def _newest(self, collection: str) -> Positions:
         """Where reading starts: just past each partition's checkpoint."""
