@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import enum
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import msgspec
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from boleta import settings as settings_mod
@@ -176,89 +175,26 @@ def results(
         str,
         typer.Option(
             "--as-of",
-            help="RFC 3339 moment with a time zone (e.g. 2026-11-30T20:00:00Z): the tallies "
-            "of every vote cast up to it, replayed from the log",
+            help="RFC 3339 moment with a time zone (e.g. 2026-11-30T20:00:00Z), from "
+            "1970-01-01T00:00:00Z, not in the future: the tallies of every vote cast up to it, "
+            "replayed from the log",
         ),
     ] = "",
 ) -> None:
     """Print one contest's live tallies (per band, per album, total) and the projection lag,
     or (--as-of) its tallies as of a moment."""
-    from boleta import ops
-    from domain.names import shown_tallies
+    from boleta import ops, results_cli
 
-    if as_of:
-        data = _results_as_of(_contest(contest), _moment("--as-of", as_of))
-    else:
-        data = ops.results(_settings(), _contest(contest))
-    # Bands and albums are counted under their keys; each is shown as its first spelling.
-    shown = shown_tallies(data["bands"], data["albums"], data["names"])
-    bands = {band: votes for band, votes, _ in shown}
-    if as_json:
-        albums = [
-            {"band": band, "album": album, "votes": n}
-            for band, _, band_albums in shown
-            for album, n in band_albums
-        ]
-        print(
-            json.dumps(
-                {
-                    "contest": data["contest"],
-                    "total": data["total"],
-                    "bands": bands,
-                    "albums": albums,
-                    "checkpoints": data["checkpoints"],
-                    "lag": data["lag"],
-                    **({"as_of": data["as_of"]} if "as_of" in data else {}),
-                },
-                ensure_ascii=False,
-            )
-        )
-        return
-    title = f"{data['contest']}: {data['total']} votes"
-    table = Table("band", "votes", "share", title=title)
-    for band, votes in sorted(bands.items(), key=lambda kv: -kv[1]):
-        table.add_row(band, str(votes), f"{votes / max(data['total'], 1):.1%}")
-    console.print(table)
-    if "as_of" in data:
-        console.print(f"as of {data['as_of']}: every vote cast up to it, replayed from the log")
-    else:
-        console.print(f"lag: {sum(data['lag'].values())} messages behind the log")
-
-
-def _moment(option: str, value: str) -> datetime:
-    """An RFC 3339 moment with a time zone, not in the future."""
     try:
-        moment = msgspec.json.decode(msgspec.json.encode(value), type=datetime)
-    except msgspec.ValidationError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        err.print(f"[red]error:[/] {option}: {value!r} is not an RFC 3339 moment with a time zone")
-        raise typer.Exit(2)
-    if moment > datetime.now(UTC):
-        err.print(f"[red]error:[/] {option}: {value} is in the future")
-        raise typer.Exit(2)
-    return moment
-
-
-def _results_as_of(contest: str, as_of: datetime) -> dict[str, Any]:
-    from boleta import ops
-    from domain.asof import ReplayTooLongError
-
-    settings = _settings()
-    try:
-        view = ops.results_as_of(settings, as_of, settings.as_of_timeout_s)
-    except (TimeoutError, ReplayTooLongError) as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from None
-    tally = view.contests.get(contest)
-    summary = tally.summary() if tally else {"bands": {}, "albums": {}, "total": 0, "names": {}}
-    return {
-        "contest": contest,
-        **summary,
-        "checkpoints": view.checkpoints,
-        "lag": {},
-        "as_of": as_of.isoformat(),
-    }
+        if as_of:
+            moment = results_cli.moment_option("--as-of", as_of)
+            data = results_cli.tallies_as_of(_settings(), _contest(contest), moment)
+        else:
+            data = ops.results(_settings(), _contest(contest))
+    except results_cli.ResultsError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(exc.code) from None
+    results_cli.show(data, as_json, console)
 
 
 @app.command("verify")
