@@ -33,7 +33,7 @@ from queries.feeds import ResultsFeeds
 from queries.health_api import MetricsController, healthz, readyz
 from queries.lag import LogEnds
 from queries.params import ACCEPTED
-from queries.reads import ReadCaches
+from queries.reads import LiveReads, ReadCaches
 from queries.results import RedisResults
 from queries.results_api import ResultsController
 from queries.votes import MongoVotes
@@ -70,6 +70,7 @@ def create_app(
         state["votes"] = open_votes()
         state["feeds"] = ResultsFeeds(state["results"], contests, config.log_ends)
         state["caches"] = ReadCaches(log_ends=config.log_ends)
+        state["reads"] = LiveReads(state["results"], contests, state["caches"])
         if config.log_ends is not None:
             config.log_ends.start()
         try:
@@ -106,8 +107,8 @@ def create_app(
             "results": Provide(lambda: state["results"], sync_to_thread=False),
             "votes": Provide(lambda: state["votes"], sync_to_thread=False),
             "feeds": Provide(lambda: state["feeds"], sync_to_thread=False),
-            "contests": Provide(lambda: contests, sync_to_thread=False),
             "caches": Provide(lambda: state["caches"], sync_to_thread=False),
+            "reads": Provide(lambda: state["reads"], sync_to_thread=False),
             "results_as_of": Provide(lambda: config.results_as_of, sync_to_thread=False),
         },
         lifespan=[lifespan],

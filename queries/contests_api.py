@@ -18,8 +18,7 @@ from queries.errors import documented
 from queries.feeds import STREAM, ResultsFeeds, sse
 from queries.inputs import moment
 from queries.params import AsOf, ContestId, reject_unknown
-from queries.reads import TALLIES_UNAVAILABLE, ReadCaches, known, live_results
-from queries.results import RedisResults
+from queries.reads import TALLIES_UNAVAILABLE, LiveReads
 from queries.views import ContestList, ResultsView
 
 NO_SUCH_CONTEST = "No such contest (GET /api/v1/contests lists them)"
@@ -53,14 +52,10 @@ class ContestsController(Controller):
         responses=documented({400: "It takes no parameters", 503: TALLIES_UNAVAILABLE}),
     )
     async def contests(
-        self,
-        results: NamedDependency[RedisResults],
-        contests: NamedDependency[Contests],
-        caches: NamedDependency[ReadCaches],
-        request: Request[Any, Any, Any],
+        self, reads: NamedDependency[LiveReads], request: Request[Any, Any, Any]
     ) -> ContestList:
         reject_unknown(request, set())
-        return contests.listing(await caches.contests_with_votes(results))
+        return reads.contests.listing(await reads.with_votes())
 
     @get(
         "/{contest:str}/results",
@@ -77,9 +72,7 @@ class ContestsController(Controller):
     )
     async def results(
         self,
-        results: NamedDependency[RedisResults],
-        contests: NamedDependency[Contests],
-        caches: NamedDependency[ReadCaches],
+        reads: NamedDependency[LiveReads],
         request: Request[Any, Any, Any],
         results_as_of: NamedDependency[ResultsAsOf | None],
         contest: ContestId,
@@ -87,10 +80,10 @@ class ContestsController(Controller):
     ) -> ResultsView:
         reject_unknown(request, {"as_of"})
         moment_asked = None if as_of is None else moment("as_of", as_of)
-        await known(contest, results, contests, caches)
+        await reads.known(contest)
         if moment_asked is not None:
-            return await _results_as_of(contest, moment_asked, contests, results_as_of)
-        return await live_results(contest, results, contests, caches)
+            return await _results_as_of(contest, moment_asked, reads.contests, results_as_of)
+        return await reads.of(contest)
 
     @get(
         "/{contest:str}/results/stream",
@@ -108,13 +101,11 @@ class ContestsController(Controller):
     )
     async def stream(
         self,
-        results: NamedDependency[RedisResults],
-        contests: NamedDependency[Contests],
-        caches: NamedDependency[ReadCaches],
+        reads: NamedDependency[LiveReads],
         feeds: NamedDependency[ResultsFeeds],
         request: Request[Any, Any, Any],
         contest: ContestId,
     ) -> ServerSentEvent:
         reject_unknown(request, set())
-        await known(contest, results, contests, caches)
+        await reads.known(contest)
         return sse(feeds.of(contest))

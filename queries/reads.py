@@ -83,16 +83,27 @@ def store_unavailable(store: str, exc: BaseException) -> ServiceUnavailableExcep
     )
 
 
-async def live_results(
-    contest: str, results: RedisResults, contests: Contests, caches: ReadCaches
-) -> ResultsView:
-    return await caches.results_or_stale(contest, contests.status(contest), results)
+@dataclass(frozen=True)
+class LiveReads:
+    """What the results routes read, in one dependency: the tallies, the contests known, and
+    the caches in front of them."""
 
+    results: RedisResults
+    contests: Contests
+    caches: ReadCaches
 
-async def known(contest: str, results: RedisResults, contests: Contests, caches: ReadCaches) -> str:
-    """The contest, when known (the default and the catalog's need no store); else 404."""
-    if contests.is_known(contest, {}):
+    async def of(self, contest: str) -> ResultsView:
+        """The contest's live results (or the last read, stale; or 503)."""
+        status = self.contests.status(contest)
+        return await self.caches.results_or_stale(contest, status, self.results)
+
+    async def with_votes(self) -> dict[str, int]:
+        return await self.caches.contests_with_votes(self.results)
+
+    async def known(self, contest: str) -> str:
+        """The contest, when known (the default and the catalog's need no store); else 404."""
+        if self.contests.is_known(contest, {}):
+            return contest
+        if not self.contests.is_known(contest, await self.with_votes()):
+            raise NotFoundException(f"no contest {contest!r}: GET /api/v1/contests lists them")
         return contest
-    if not contests.is_known(contest, await caches.contests_with_votes(results)):
-        raise NotFoundException(f"no contest {contest!r}: GET /api/v1/contests lists them")
-    return contest

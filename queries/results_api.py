@@ -8,12 +8,10 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.response import ServerSentEvent
 
-from queries.contests import Contests
 from queries.errors import documented
 from queries.feeds import STREAM, ResultsFeeds, sse
 from queries.params import reject_unknown
-from queries.reads import TALLIES_UNAVAILABLE, ReadCaches, live_results
-from queries.results import RedisResults
+from queries.reads import TALLIES_UNAVAILABLE, LiveReads
 from queries.views import ResultsView
 
 NO_PARAMETERS = "It takes no parameters (one contest as of a moment: /api/v1/contests/...)"
@@ -29,14 +27,10 @@ class ResultsController(Controller):
         responses=documented({400: NO_PARAMETERS, 503: TALLIES_UNAVAILABLE}),
     )
     async def results(
-        self,
-        results: NamedDependency[RedisResults],
-        contests: NamedDependency[Contests],
-        caches: NamedDependency[ReadCaches],
-        request: Request[Any, Any, Any],
+        self, reads: NamedDependency[LiveReads], request: Request[Any, Any, Any]
     ) -> ResultsView:
         reject_unknown(request, set())
-        return await live_results(contests.default, results, contests, caches)
+        return await reads.of(reads.contests.default)
 
     @get(
         "/stream",
@@ -46,8 +40,8 @@ class ResultsController(Controller):
     async def stream(
         self,
         feeds: NamedDependency[ResultsFeeds],
-        contests: NamedDependency[Contests],
+        reads: NamedDependency[LiveReads],
         request: Request[Any, Any, Any],
     ) -> ServerSentEvent:
         reject_unknown(request, set())
-        return sse(feeds.of(contests.default))
+        return sse(feeds.of(reads.contests.default))
