@@ -15,7 +15,8 @@ slug (lowercase letters, digits, hyphens), so it never contains ``:``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 PREFIX = "boleta:"
 TALLIES_TAG = "{tallies}"
@@ -86,9 +87,34 @@ def split_album_field(field: str) -> tuple[str, str]:
 AUDIT_COLLECTION = "votes"
 READMODELS_COLLECTION = "readmodels"  # {_id: "audit", collection: <live collection name>}
 AUDIT_POINTER_ID = "audit"
-CHECKPOINTS_COLLECTION = "checkpoints"  # {_id: "<collection>:<partition>", offset}
+# {_id: "<collection>:<instance>:<partition>", collection, partition, offset, instance}, and
+# one marker per audit collection {_id: "<collection>:marker", marker: true, instance}:
+# the checkpoints that count are the marker's instance's (projections.mongo_sink).
+CHECKPOINTS_COLLECTION = "checkpoints"
+AUDIT_MARKER = "marker"
+AUDIT_INSTANCE = "instance"
 
 
 def voters_collection(audit_collection: str) -> str:
     """One vote per voter (ADR 6): {_id: "<contest>:<voter_id>", vote_id: counted vote}."""
     return f"{audit_collection}_voters"
+
+
+def audit_checkpoints(docs: Iterable[Mapping[str, Any]]) -> tuple[str | None, dict[int, int]]:
+    """The marker's instance and that instance's checkpoints, from a collection's
+    documents in ``checkpoints`` (the audit sink and the query service read them)."""
+    instance: str | None = None
+    found: dict[str, dict[int, int]] = {}
+    for doc in docs:
+        if doc.get(AUDIT_MARKER):
+            instance = str(doc.get(AUDIT_INSTANCE, ""))
+        elif "partition" in doc and "offset" in doc:
+            of = found.setdefault(str(doc.get(AUDIT_INSTANCE, "")), {})
+            of[int(doc["partition"])] = int(doc["offset"])
+    return instance, found.get(instance, {}) if instance is not None else {}
+
+
+def audit_checkpoint_id(collection: str, instance: str, partition: int) -> str:
+    """A checkpoint's ``_id``: ``<collection>:<partition>`` in a collection from before
+    instances, else ``<collection>:<instance>:<partition>``."""
+    return f"{collection}:{instance}:{partition}" if instance else f"{collection}:{partition}"

@@ -9,6 +9,16 @@ and no change streams: the same code runs on FerretDB v1 and on MongoDB.
 The live collection is named by a pointer document (``readmodels``/``audit``), so a
 rebuild can swap a fresh collection in with one atomic update.
 
+A wiped audit log heals from the log. Its marker document (in ``checkpoints``) names the
+*instance* of the collection's contents, like the tallies' instance in Redis, and every
+checkpoint is stored under the instance it was written in. A wipe removes the marker; the
+next worker to resume makes a new instance, so a batch that was being written across the
+wipe leaves its checkpoints under the old instance, which nobody reads: without that, the
+checkpoints written after the wipe said "applied" of documents that were gone, and the
+audit log stayed empty for good. Every worker notices the new instance and re-seeks.
+Collections from before instances have a marker without one (instance ""): their
+checkpoints keep their ids and stay valid.
+
 One vote per voter (ADR 6): ``<collection>_voters`` holds, per voter of such a contest,
 the vote_id counted (``_id`` = contest:voter_id). Before a batch's documents, the sink reads
 its voters, marks later votes ``superseded_by`` (``domain.projection.supersede``) and
@@ -19,6 +29,7 @@ replays the batch, which finds its own counted votes stored and marks the same w
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -34,7 +45,15 @@ from domain.readmodel import (
     AUDIT_POINTER_ID,
     CHECKPOINTS_COLLECTION,
     READMODELS_COLLECTION,
+    audit_checkpoint_id,
+    audit_checkpoints,
     voters_collection,
+)
+from domain.readmodel import (
+    AUDIT_INSTANCE as INSTANCE,
+)
+from domain.readmodel import (
+    AUDIT_MARKER as MARKER,
 )
 from domain.timeline import (
     ENTRIES_FIELD,
@@ -45,7 +64,6 @@ from domain.timeline import (
 )
 
 DUPLICATE_KEY = 11000
-MARKER = "marker"
 Doc = dict[str, Any]
 
 # Only what the sink relies on: pages are read from the timeline (ADR 4), not by queries
@@ -60,15 +78,10 @@ def live_collection_name(db: Database[Doc]) -> str:
     return str(pointer["collection"]) if pointer else AUDIT_COLLECTION
 
 
-def stored_state(db: Database[Doc], collection: str) -> tuple[bool, dict[int, int]]:
-    """(marker present, checkpoints) of an audit collection, in one read-only query."""
-    marker, checkpoints = False, {}
-    for doc in db[CHECKPOINTS_COLLECTION].find({"collection": collection}):
-        if doc.get(MARKER):
-            marker = True
-        else:
-            checkpoints[int(doc["partition"])] = int(doc["offset"])
-    return marker, checkpoints
+def stored_state(db: Database[Doc], collection: str) -> tuple[str | None, dict[int, int]]:
+    """(the instance its marker names, or None when the marker is gone; the checkpoints
+    of that instance) of an audit collection, in one read-only query."""
+    return audit_checkpoints(db[CHECKPOINTS_COLLECTION].find({"collection": collection}))
 
 
 def timeline_writes(
@@ -120,24 +133,25 @@ class MongoAudit:
         self._fixed = collection
         self._checkpoints = db[CHECKPOINTS_COLLECTION]
         self.current = collection or live_collection_name(db)
-        self._prepare(self.current)
+        self.instance = self._prepare(self.current)
 
     def _resolve(self) -> str:
         return self._fixed or live_collection_name(self._db)
 
-    def _checkpoint_id(self, collection: str, partition: int) -> str:
-        return f"{collection}:{partition}"
-
-    def _prepare(self, collection: str) -> None:
-        """Indexes, and the marker whose absence tells a running worker the log was wiped."""
+    def _prepare(self, collection: str) -> str:
+        """Indexes, and the marker whose absence tells a running worker the log was wiped;
+        returns the instance it names (a new one if the marker was gone)."""
         ensure_indexes(self._db[collection])
-        self._checkpoints.update_one(
+        marker = self._checkpoints.find_one_and_update(
             {"_id": f"{collection}:{MARKER}"},
-            {"$setOnInsert": {"collection": collection, MARKER: True}},
+            {"$setOnInsert": {"collection": collection, MARKER: True, INSTANCE: uuid.uuid4().hex}},
             upsert=True,
+            return_document=pymongo.ReturnDocument.AFTER,
         )
+        assert marker is not None, "an upsert returns the document"
+        return str(marker.get(INSTANCE, ""))
 
-    def _stored(self, collection: str) -> tuple[bool, dict[int, int]]:
+    def _stored(self, collection: str) -> tuple[str | None, dict[int, int]]:
         return stored_state(self._db, collection)
 
     def load_checkpoints(self, collection: str | None = None) -> dict[int, int]:
@@ -145,16 +159,16 @@ class MongoAudit:
 
     def positions(self) -> dict[int, int]:
         self.current = self._resolve()
-        self._prepare(self.current)
+        self.instance = self._prepare(self.current)
         return {p: o + 1 for p, o in self.load_checkpoints().items()}
 
     def apply(self, batch: Sequence[Delivered], lag: Mapping[int, int] | None = None) -> int | None:
         """Insert the batch's votes and move the checkpoints. Returns the documents inserted,
         or None when the worker must re-seek: the live collection was swapped meanwhile, or
-        the audit log was wiped (its marker is gone)."""
-        collection = self.current
+        the audit log was wiped (its marker is gone, or names another instance)."""
+        collection, instance = self.current, self.instance
         marker, stored = self._stored(collection)
-        if not marker:
+        if marker != instance:
             return None  # the audit log was wiped under us: re-seek (to 0) and heal
         documents, moved = audit_change(batch, stored)
         documents = self._supersede(self._db[voters_collection(collection)], documents)
@@ -162,10 +176,10 @@ class MongoAudit:
         self._write_timeline(self._db[timeline_collection(collection)], counted, stored)
         for partition, offset in moved.items():
             self._checkpoints.update_one(
-                {"_id": self._checkpoint_id(collection, partition)},
+                {"_id": audit_checkpoint_id(collection, instance, partition)},
                 {
                     "$max": {"offset": offset},
-                    "$set": {"collection": collection, "partition": partition},
+                    "$set": {"collection": collection, "partition": partition, INSTANCE: instance},
                 },
                 upsert=True,
             )
@@ -195,7 +209,7 @@ class MongoAudit:
 
     def stale(self) -> bool:
         """True when the worker must re-seek: the log was wiped or swapped under it."""
-        return self._resolve() != self.current or not self._stored(self.current)[0]
+        return self._resolve() != self.current or self._stored(self.current)[0] != self.instance
 
     @staticmethod
     def _supersede(voters: Collection[Doc], documents: list[Doc]) -> list[Doc]:

@@ -22,6 +22,7 @@ from domain.readmodel import (
     AUDIT_POINTER_ID,
     CHECKPOINTS_COLLECTION,
     READMODELS_COLLECTION,
+    audit_checkpoints,
 )
 from domain.timeline import timeline_collection, vote_key
 from queries.inputs import encode_cursor
@@ -169,11 +170,8 @@ class MongoVotes:
     async def _newest(self, collection: str) -> Positions:
         """Where reading starts: just past each partition's checkpoint."""
         found = self._db[CHECKPOINTS_COLLECTION].find({"collection": collection})
-        return {
-            int(doc["partition"]): int(doc["offset"]) + 1
-            async for doc in found
-            if "partition" in doc and "offset" in doc
-        }
+        _, checkpoints = audit_checkpoints([doc async for doc in found])
+        return {partition: offset + 1 for partition, offset in checkpoints.items()}
 
     @staticmethod
     async def _by_ids(collection: Any, keys: list[str]) -> dict[str, dict[str, Any]]:

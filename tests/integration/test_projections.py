@@ -7,9 +7,11 @@ import collections
 import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import grpc
 import pymongo
+import pytest
 import redis
 from confluent_kafka import Consumer, TopicPartition
 from rich.console import Console
@@ -24,7 +26,7 @@ from domain.names import name_key
 from domain.projection import Delivered
 from domain.readmodel import LAYOUT, NEXT, contest_key, tallies_key
 from projections.log_reader import replay_consumer
-from projections.mongo_sink import live_collection_name
+from projections.mongo_sink import MongoAudit, live_collection_name
 from projections.rebuild import rebuild
 from projections.redis_sink import RedisTallies
 from proto.boleta.v1 import voting_pb2_grpc
@@ -200,6 +202,34 @@ def test_wiped_models_heal_even_when_no_vote_arrives(isolated: Settings) -> None
         wait_for(lambda: caught_up(isolated, distinct), 30, "healing while idle")
         report = ops.verify(isolated, QUIET, 30)
     assert report.ok, report.differences
+
+
+def test_an_audit_log_wiped_while_a_batch_is_written_heals_from_the_log(
+    isolated: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The audit database dropped inside a batch, after its documents and before its
+    checkpoints (as the healing test above could do: its caught-up check may pass between
+    the two). The batch's checkpoints must not outlive the wipe: they would say "applied"
+    of documents that are gone, the worker would resume past them, and the audit log would
+    stay empty for good."""
+    batch = [Delivered(0, i, e) for i, e in enumerate(make_events(40))]
+    with pymongo.MongoClient(isolated.mongo_url) as client:
+        sink = MongoAudit(client[isolated.mongo_db])
+        assert sink.positions() == {}
+        assert sink.apply(batch[:20]) == 20
+        write_timeline = MongoAudit._write_timeline
+
+        def wiped_meanwhile(*args: Any) -> None:
+            client.drop_database(isolated.mongo_db)
+            write_timeline(*args)
+
+        monkeypatch.setattr(MongoAudit, "_write_timeline", staticmethod(wiped_meanwhile))
+        sink.apply(batch[20:])
+        monkeypatch.undo()
+        assert sink.stale(), "the worker must notice the wipe"
+        assert sink.positions() == {}, "and resume from the start of the log"
+        sink.apply(batch)
+        assert sink.count() == 40
 
 
 def test_a_model_of_the_layout_before_contests_is_replaced_from_the_log(
