@@ -13,7 +13,7 @@ up: install webapp
 test: install lint webapp
 	cd webapp && npm test
 	scripts/unit-pythons.sh
-	$(RUN) pytest tests/unit tests/integration tests/infra tests/e2e tests/chaos
+	$(RUN) pytest --durations=15 tests/unit tests/integration tests/infra tests/e2e tests/chaos
 
 deps:
 	@infra/local/bootstrap.sh
