@@ -1,5 +1,5 @@
 """The public bulletin board, pure: RFC 6962 Merkle trees, C2SP tlog-tiles and checkpoints
-(signed notes, as text), and the canonical board entry of a vote. No I/O, no signing: the
+(signed notes, as text), the canonical board entry of a vote, and the recount of the entries by the published counting rules. No I/O, no signing: the
 Ed25519 keys are an adapter's (:mod:`boleta.board_keys`)."""
 
 from domain.board.entry import (
@@ -41,6 +41,7 @@ from domain.board.note import (
     parse_verifier_key,
     verifier_key,
 )
+from domain.board.recount import BoardOrderError, ContestRecount, Recount, recount
 from domain.board.tiles import (
     TILE_HEIGHT,
     TILE_WIDTH,
@@ -62,11 +63,14 @@ __all__ = [
     "TILE_HEIGHT",
     "TILE_WIDTH",
     "BoardEntry",
+    "BoardOrderError",
     "Checkpoint",
+    "ContestRecount",
     "MalformedNote",
     "NodeReader",
     "ProofError",
     "Pseudonyms",
+    "Recount",
     "Signature",
     "SignedNote",
     "TileState",
@@ -92,6 +96,7 @@ __all__ = [
     "parse_checkpoint",
     "parse_signed_note",
     "parse_verifier_key",
+    "recount",
     "root",
     "state_root",
     "tile_path",
