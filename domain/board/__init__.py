@@ -1,6 +1,7 @@
 """The public bulletin board, pure: RFC 6962 Merkle trees, C2SP tlog-tiles and checkpoints
-(signed notes, as text), the canonical board entry of a vote, and the recount of the entries by the published counting rules. No I/O, no signing: the
-Ed25519 keys are an adapter's (:mod:`boleta.board_keys`)."""
+(signed notes, as text), the canonical board entry of a vote, and the recount of entries
+by the published counting rules. No I/O, no signing: the Ed25519 keys are an adapter's
+(:mod:`boleta.board_keys`)."""
 
 from domain.board.entry import (
     ENTRY_VERSION,
