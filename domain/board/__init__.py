@@ -1,6 +1,7 @@
 """The public bulletin board, pure: RFC 6962 Merkle trees, C2SP tlog-tiles and checkpoints
-(signed notes, as text), the canonical board entry of a vote, and the recount of entries
-by the published counting rules. No I/O, no signing: the Ed25519 keys are an adapter's
+(signed notes, as text), the canonical board entry of a vote, a vote's receipt (its
+tracking code and the promise to publish it, as text), and the recount of entries by the
+published counting rules. No I/O, no signing: the Ed25519 keys are an adapter's
 (:mod:`boleta.board_keys`)."""
 
 from domain.board.entry import (
@@ -42,6 +43,14 @@ from domain.board.note import (
     parse_verifier_key,
     verifier_key,
 )
+from domain.board.receipt import (
+    MalformedReceipt,
+    Receipt,
+    parse_receipt,
+    receipt_for,
+    receipt_text,
+    tracking_code,
+)
 from domain.board.recount import BoardOrderError, ContestRecount, Recount, recount
 from domain.board.tiles import (
     TILE_HEIGHT,
@@ -68,9 +77,11 @@ __all__ = [
     "Checkpoint",
     "ContestRecount",
     "MalformedNote",
+    "MalformedReceipt",
     "NodeReader",
     "ProofError",
     "Pseudonyms",
+    "Receipt",
     "Recount",
     "Signature",
     "SignedNote",
@@ -95,13 +106,17 @@ __all__ = [
     "node_hash",
     "node_reader",
     "parse_checkpoint",
+    "parse_receipt",
     "parse_signed_note",
     "parse_verifier_key",
+    "receipt_for",
+    "receipt_text",
     "recount",
     "root",
     "state_root",
     "tile_path",
     "tile_reader",
+    "tracking_code",
     "tree_root",
     "verifier_key",
     "verify_consistency",
