@@ -1,4 +1,4 @@
-"""The board's Ed25519 note keys: signing checkpoints and checking signed notes.
+"""The board's Ed25519 note keys: signing checkpoints and receipts, checking signed notes.
 
 The adapter between :mod:`domain.board.note` (the formats) and the ``cryptography``
 package (the signatures). A signing key reaches the process only by reference: a file
@@ -26,8 +26,10 @@ from domain.board.note import (
     format_signed_note,
     format_verifier_key,
     parse_signed_note,
+    parse_verifier_key,
     verifier_key,
 )
+from domain.board.receipt import Receipt, parse_receipt, receipt_text
 
 SIGNER_PREFIX = "PRIVATE+KEY+"
 
@@ -109,3 +111,17 @@ def open_note(data: bytes, trusted: VerifierKey) -> str:
     if not signed:
         raise SignatureError(f"the note carries no signature by {trusted.name}")
     return note.text
+
+
+def sign_receipt(signer: NoteSigner, receipt: Receipt) -> str:
+    """The receipt as a signed note: its statement signed by ``signer``."""
+    return signer.sign(receipt_text(receipt))
+
+
+def verify_receipt(note: str | bytes, trusted: VerifierKey | str) -> Receipt:
+    """The receipt in a signed note that ``trusted`` (a key or its ``name+id+base64`` text)
+    signed: raises :class:`SignatureError` as :func:`open_note` does, and
+    ``MalformedNote`` (``MalformedReceipt`` for the statement) for a malformed note."""
+    key = parse_verifier_key(trusted) if isinstance(trusted, str) else trusted
+    data = note.encode() if isinstance(note, str) else note
+    return parse_receipt(open_note(data, key))
