@@ -5,7 +5,8 @@ Modelled on Certificate Transparency's signed certificate timestamp and maximum 
 entry will be in a checkpoint of its partition's tree by ``publish_by``. A receipt's signed
 form is a C2SP signed note (https://c2sp.org/signed-note, :mod:`domain.board.note`) whose
 text is the statement below; signing and checking it is the adapter's
-(:mod:`boleta.board_keys`: ``sign_receipt``, ``verify_receipt``).
+(:mod:`boleta.board_keys`: ``sign_receipt``, ``verify_receipt`` and, for a batch,
+``sign_receipts``, ``verify_receipts``).
 
 Statement, version 1: UTF-8, exactly seven lines, each ending in ``\\n`` (the last one too),
 no other whitespace::
@@ -25,22 +26,42 @@ no other whitespace::
 4. The vote event's offset in that partition, written likewise.
 5. The tracking code: lowercase hex of the 32-byte RFC 6962 leaf hash of the vote's board
    entry, ``SHA-256(0x00 || entry)``, the entry being :mod:`domain.board.entry`'s
-   canonical bytes. The board's entry bundles of the partition hold that entry at offset
-   line 4.
+   canonical bytes: the partition's board holds an entry with this leaf hash, and that
+   entry's offset is line 4's.
 6. ``cast_at``: the vote's cast_at (the same as the entry's), UTC, whole milliseconds,
    ``YYYY-MM-DDTHH:MM:SS.mmmZ``: always exactly three fractional digits, always ``Z``.
 7. ``publish_by``: the moment by which a checkpoint of the partition's tree signed by the
    board includes the entry (``cast_at`` plus the service's stated bound), written as
    line 6; always later than ``cast_at``.
 
-One receipt has exactly one text: :func:`parse_receipt` refuses any text that is not
-byte for byte what :func:`receipt_text` writes for the receipt it reads
+Batch statement, version 1: the receipts of the votes of one ``CastVotes`` call, which
+share one cast_at and hence one publish_by, under one signature. UTF-8, each line ending in
+``\\n``::
+
+    boleta receipts v1
+    2026-12-07T01:19:00.123Z
+    2026-12-07T01:20:00.123Z
+    3 42 5d2c0f...(64 hex digits) boleta.example/votes/p3
+    0 17 9a41be...(64 hex digits) boleta.example/votes/p0
+
+1. ``boleta receipts v1``, literally.
+2. ``cast_at`` and 3. ``publish_by``, as lines 6 and 7 of a receipt.
+4. and on: one line per vote, at least one, in the order of the batch's votes: its
+   partition, offset and tracking code, written as in a receipt, and its partition's
+   origin, separated by one space each (the origin comes last, so it may hold spaces).
+
+Each vote line with lines 2 and 3 is one receipt, with the same promise as a receipt's.
+
+One receipt (one batch of receipts) has exactly one text: :func:`parse_receipt`
+(:func:`parse_batch_receipt`) refuses any text that is not byte for byte what
+:func:`receipt_text` (:func:`batch_receipt_text`) writes for what it reads
 (:class:`MalformedReceipt`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -50,6 +71,7 @@ from domain.board.merkle import HASH_SIZE, leaf_hash
 from domain.board.note import MalformedNote
 
 RECEIPT_HEADER = "boleta receipt v1"
+BATCH_HEADER = "boleta receipts v1"
 _MOMENT = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z")
 _LINES = 7
 _MAX_DIGITS = 20  # an offset is a signed 64-bit integer
@@ -120,8 +142,30 @@ def _parse_natural(text: str, what: str) -> int:
     return int(text)
 
 
-def receipt_text(receipt: Receipt) -> str:
-    """The receipt's statement, the text its signed note signs (layout above)."""
+def _parse_code(text: str) -> bytes:
+    if len(text) != 2 * HASH_SIZE or text != text.lower() or not text.isascii():
+        raise MalformedReceipt(f"a tracking code is {2 * HASH_SIZE} lowercase hex digits")
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise MalformedReceipt(f"a tracking code is hex: {text!r}") from None
+
+
+def _parse_vote(
+    origin: str, partition: str, offset: str, code: str, moments: tuple[datetime, datetime]
+) -> Receipt:
+    return Receipt(
+        origin=origin,
+        partition=_parse_natural(partition, "partition"),
+        offset=_parse_natural(offset, "offset"),
+        tracking_code=_parse_code(code),
+        cast_at=moments[0],
+        publish_by=moments[1],
+    )
+
+
+def _vote_lines(receipt: Receipt) -> tuple[str, str, str, str]:
+    """The receipt's origin, partition, offset and tracking code, as written."""
     origin = receipt.origin
     if not origin or not origin.isprintable() or origin != origin.strip():
         raise MalformedReceipt(f"an origin is printable, without outer spaces: {origin!r}")
@@ -129,44 +173,79 @@ def receipt_text(receipt: Receipt) -> str:
         raise MalformedReceipt("a receipt's partition and offset are 0 or more")
     if len(receipt.tracking_code) != HASH_SIZE:
         raise MalformedReceipt(f"a tracking code is {HASH_SIZE} bytes")
+    return origin, str(receipt.partition), str(receipt.offset), receipt.tracking_code.hex()
+
+
+def _moment_lines(receipt: Receipt) -> tuple[str, str]:
+    """The receipt's cast_at and publish_by, as written."""
     cast_at, publish_by = _moment(receipt.cast_at), _moment(receipt.publish_by)
     if receipt.publish_by <= receipt.cast_at:
         raise MalformedReceipt("a receipt's publish_by is later than its cast_at")
-    lines = (
-        RECEIPT_HEADER,
-        origin,
-        str(receipt.partition),
-        str(receipt.offset),
-        receipt.tracking_code.hex(),
-        cast_at,
-        publish_by,
-    )
+    return cast_at, publish_by
+
+
+def _statement(lines: tuple[str, ...]) -> str:
     return "".join(line + "\n" for line in lines)
+
+
+def _lines_after(header: str, text: str) -> list[str]:
+    """The lines of ``text`` after its first, which is ``header``."""
+    if not text.endswith("\n"):
+        raise MalformedReceipt("a receipt ends with a newline")
+    first, *lines = text[:-1].split("\n")
+    if first != header:
+        raise MalformedReceipt(f"not a {header!r} statement: {first!r}")
+    return lines
+
+
+def receipt_text(receipt: Receipt) -> str:
+    """The receipt's statement, the text its signed note signs (layout above)."""
+    return _statement((RECEIPT_HEADER, *_vote_lines(receipt), *_moment_lines(receipt)))
 
 
 def parse_receipt(text: str) -> Receipt:
     """The receipt whose statement is exactly ``text``; anything else raises
     :class:`MalformedReceipt`."""
-    lines = text.split("\n")
-    if len(lines) != _LINES + 1 or lines[-1] != "":
+    lines = _lines_after(RECEIPT_HEADER, text)
+    if len(lines) != _LINES - 1:
         raise MalformedReceipt(f"a receipt is {_LINES} lines, each ending in a newline")
-    header, origin, partition, offset, code, cast_at, publish_by = lines[:-1]
-    if header != RECEIPT_HEADER:
-        raise MalformedReceipt(f"not a {RECEIPT_HEADER!r} statement: {header!r}")
-    if len(code) != 2 * HASH_SIZE or code != code.lower() or not code.isascii():
-        raise MalformedReceipt(f"a tracking code is {2 * HASH_SIZE} lowercase hex digits")
-    try:
-        tracking = bytes.fromhex(code)
-    except ValueError:
-        raise MalformedReceipt(f"a tracking code is hex: {code!r}") from None
-    receipt = Receipt(
-        origin=origin,
-        partition=_parse_natural(partition, "partition"),
-        offset=_parse_natural(offset, "offset"),
-        tracking_code=tracking,
-        cast_at=_parse_moment(cast_at),
-        publish_by=_parse_moment(publish_by),
-    )
+    origin, partition, offset, code, cast_at, publish_by = lines
+    moments = _parse_moment(cast_at), _parse_moment(publish_by)
+    receipt = _parse_vote(origin, partition, offset, code, moments)
     if receipt_text(receipt) != text:
         raise MalformedReceipt("not the canonical statement of its receipt")
     return receipt
+
+
+def batch_receipt_text(receipts: Sequence[Receipt]) -> str:
+    """One statement for the receipts of one batch of votes, which share their cast_at
+    and publish_by (layout above)."""
+    if not receipts:
+        raise MalformedReceipt("a batch receipt has at least one vote")
+    moments = {_moment_lines(receipt) for receipt in receipts}
+    if len(moments) != 1:
+        raise MalformedReceipt("a batch's receipts share one cast_at and one publish_by")
+    votes = []
+    for receipt in receipts:
+        origin, partition, offset, code = _vote_lines(receipt)
+        votes.append(f"{partition} {offset} {code} {origin}")
+    return _statement((BATCH_HEADER, *moments.pop(), *votes))
+
+
+def parse_batch_receipt(text: str) -> tuple[Receipt, ...]:
+    """The receipts whose batch statement is exactly ``text``, in its order; anything else
+    raises :class:`MalformedReceipt`."""
+    lines = _lines_after(BATCH_HEADER, text)
+    if len(lines) < 3:
+        raise MalformedReceipt("a batch receipt has two moments and at least one vote")
+    moments = _parse_moment(lines[0]), _parse_moment(lines[1])
+    receipts = []
+    for line in lines[2:]:
+        fields = line.split(" ", 3)  # the origin, last, may hold spaces
+        if len(fields) != 4:
+            raise MalformedReceipt(f"a vote's line is partition offset code origin: {line!r}")
+        partition, offset, code, origin = fields
+        receipts.append(_parse_vote(origin, partition, offset, code, moments))
+    if batch_receipt_text(receipts) != text:
+        raise MalformedReceipt("not the canonical statement of its receipts")
+    return tuple(receipts)
