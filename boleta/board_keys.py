@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -29,7 +30,13 @@ from domain.board.note import (
     parse_verifier_key,
     verifier_key,
 )
-from domain.board.receipt import Receipt, parse_receipt, receipt_text
+from domain.board.receipt import (
+    Receipt,
+    batch_receipt_text,
+    parse_batch_receipt,
+    parse_receipt,
+    receipt_text,
+)
 
 SIGNER_PREFIX = "PRIVATE+KEY+"
 
@@ -122,6 +129,20 @@ def verify_receipt(note: str | bytes, trusted: VerifierKey | str) -> Receipt:
     """The receipt in a signed note that ``trusted`` (a key or its ``name+id+base64`` text)
     signed: raises :class:`SignatureError` as :func:`open_note` does, and
     ``MalformedNote`` (``MalformedReceipt`` for the statement) for a malformed note."""
+    return parse_receipt(_open_statement(note, trusted))
+
+
+def sign_receipts(signer: NoteSigner, receipts: Sequence[Receipt]) -> str:
+    """The receipts of one batch of votes as one signed note (one signature)."""
+    return signer.sign(batch_receipt_text(receipts))
+
+
+def verify_receipts(note: str | bytes, trusted: VerifierKey | str) -> tuple[Receipt, ...]:
+    """The receipts in a batch's signed note that ``trusted`` signed, as
+    :func:`verify_receipt` checks one."""
+    return parse_batch_receipt(_open_statement(note, trusted))
+
+
+def _open_statement(note: str | bytes, trusted: VerifierKey | str) -> str:
     key = parse_verifier_key(trusted) if isinstance(trusted, str) else trusted
-    data = note.encode() if isinstance(note, str) else note
-    return parse_receipt(open_note(data, key))
+    return open_note(note.encode() if isinstance(note, str) else note, key)
