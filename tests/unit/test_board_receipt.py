@@ -7,23 +7,34 @@ services; a fresh key is made per run, none is committed.)"""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
+from typing import TypeVar
 
 import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from boleta.board_keys import NoteSigner, SignatureError, generate_signer_key, sign_receipt
+from boleta.board_keys import (
+    NoteSigner,
+    SignatureError,
+    generate_signer_key,
+    sign_receipt,
+    sign_receipts,
+    verify_receipts,
+)
 from boleta.board_keys import verify_receipt as verify
 from domain.board import (
     MalformedNote,
     MalformedReceipt,
     Pseudonyms,
     Receipt,
+    batch_receipt_text,
     board_entry,
     encode_entry,
     leaf_hash,
+    parse_batch_receipt,
     parse_receipt,
     parse_verifier_key,
     receipt_for,
@@ -99,18 +110,96 @@ def mutations(text: str) -> st.SearchStrategy[str]:
     return st.one_of(replaced, inserted, deleted).filter(lambda t: t != text)
 
 
+T = TypeVar("T")
+
+
+def refused_or_another(
+    text: str, changed: str, parse: Callable[[str], T], write: Callable[[T], str]
+) -> None:
+    """``changed`` is refused, or it is the one text of another value: never a second text
+    of the value ``text`` stands for."""
+    try:
+        other = parse(changed)
+    except MalformedReceipt:
+        return
+    assert other != parse(text)
+    assert write(other) == changed
+
+
 @given(st.data(), receipts())
 def test_a_changed_statement_is_refused_or_another_receipts(
     data: st.DataObject, receipt: Receipt
 ) -> None:
     text = receipt_text(receipt)
-    changed = data.draw(mutations(text))
-    try:
-        other = parse_receipt(changed)
-    except MalformedReceipt:
-        return
-    assert other != receipt
-    assert receipt_text(other) == changed
+    refused_or_another(text, data.draw(mutations(text)), parse_receipt, receipt_text)
+
+
+@st.composite
+def batches(draw: st.DrawFn) -> tuple[Receipt, ...]:
+    first, *rest = draw(st.lists(receipts(), min_size=1, max_size=5))
+    moments = {"cast_at": first.cast_at, "publish_by": first.publish_by}
+    return (first, *(msgspec.structs.replace(r, **moments) for r in rest))
+
+
+def test_the_batch_statement_is_the_documented_one() -> None:
+    second = msgspec.structs.replace(
+        RECEIPT, origin="boleta.example/votes p0", partition=0, offset=17, tracking_code=CODE[::-1]
+    )
+    text = batch_receipt_text([RECEIPT, second])
+    assert text == (
+        "boleta receipts v1\n"
+        "2026-12-07T01:19:00.123Z\n"
+        "2026-12-07T01:20:00.123Z\n"
+        f"3 42 {CODE.hex()} boleta.example/votes/p3\n"
+        f"0 17 {CODE[::-1].hex()} boleta.example/votes p0\n"
+    )
+    assert parse_batch_receipt(text) == (RECEIPT, second)
+
+
+@given(st.data(), batches())
+def test_a_batch_round_trips_and_a_changed_one_is_refused_or_another(
+    data: st.DataObject, batch: tuple[Receipt, ...]
+) -> None:
+    text = batch_receipt_text(batch)
+    assert parse_batch_receipt(text) == batch
+    refused_or_another(text, data.draw(mutations(text)), parse_batch_receipt, batch_receipt_text)
+
+
+@pytest.mark.parametrize(
+    "batch",
+    [
+        [],
+        [RECEIPT, msgspec.structs.replace(RECEIPT, cast_at=CAST_AT - timedelta(milliseconds=1))],
+        [RECEIPT, msgspec.structs.replace(RECEIPT, publish_by=CAST_AT + timedelta(minutes=2))],
+        [msgspec.structs.replace(RECEIPT, origin="")],
+    ],
+)
+def test_a_batch_without_one_valid_moment_or_vote_has_no_statement(batch: list[Receipt]) -> None:
+    with pytest.raises(MalformedReceipt):
+        batch_receipt_text(batch)
+
+
+BATCH_TEXT = batch_receipt_text([RECEIPT])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        BATCH_TEXT.replace(" 42 ", "  42 "),
+        BATCH_TEXT.replace(" 42 ", " 42\t"),
+        BATCH_TEXT.replace("\n3 ", "\n 3 "),
+        BATCH_TEXT.replace("p3\n", "p3 \n"),
+        BATCH_TEXT.replace(f" {CODE.hex()} boleta.example/votes/p3", f" {CODE.hex()}"),
+        BATCH_TEXT.replace("receipts", "receipt"),
+        "\n".join(BATCH_TEXT.split("\n")[:3]) + "\n",  # no vote
+        BATCH_TEXT + "\n",
+        BATCH_TEXT[:-1],
+        TEXT,
+    ],
+)
+def test_other_batch_spellings_are_refused(text: str) -> None:
+    with pytest.raises(MalformedReceipt):
+        parse_batch_receipt(text)
 
 
 @pytest.mark.parametrize(
@@ -253,3 +342,21 @@ def test_any_altered_byte_of_the_signed_note_fails(data: st.DataObject) -> None:
     changed = note[:at] + bytes([note[at] ^ flip]) + note[at + 1 :]
     with pytest.raises((SignatureError, MalformedNote)):
         verify(changed, SIGNER.verifier)
+
+
+def test_a_batch_is_signed_once_and_verifies_with_the_services_key_only() -> None:
+    batch = (RECEIPT, msgspec.structs.replace(RECEIPT, offset=43, tracking_code=CODE[::-1]))
+    note = sign_receipts(SIGNER, batch)
+    assert note.count("\u2014") == 1
+    assert verify_receipts(note, SIGNER.verifier_key_text) == batch
+    other = NoteSigner.from_text(generate_signer_key(SIGNER.verifier.name))
+    with pytest.raises(SignatureError):
+        verify_receipts(note, other.verifier)
+    with pytest.raises(MalformedReceipt):  # a batch is no single receipt, and the reverse
+        verify(note, SIGNER.verifier)
+    with pytest.raises(MalformedReceipt):
+        verify_receipts(sign_receipt(SIGNER, RECEIPT), SIGNER.verifier)
+    changed = note.replace("\n3 43 ", "\n3 44 ")
+    assert changed != note
+    with pytest.raises(SignatureError):
+        verify_receipts(changed, SIGNER.verifier)
