@@ -159,7 +159,7 @@ def serve(
 
 @app.command("project")
 def project(
-    model: Annotated[str, typer.Argument(help="Which read model: tallies or audit.")],
+    model: Annotated[str, typer.Argument(help="Which read model: tallies, audit or board.")],
 ) -> None:
     """Run one projection worker (its own consumer group) until SIGTERM."""
     from boleta import serve_projections
@@ -253,7 +253,7 @@ def _model(name: str) -> Any:
     try:
         return Model(name)
     except ValueError:
-        err.print(f"[red]error:[/] unknown read model {name!r}; use tallies or audit")
+        err.print(f"[red]error:[/] unknown read model {name!r}; use tallies, audit or board")
         raise typer.Exit(2) from None
 
 

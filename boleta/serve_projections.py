@@ -39,6 +39,7 @@ log = structlog.get_logger("boleta.projections")
 class Model(StrEnum):
     tallies = "tallies"
     audit = "audit"
+    board = "board"
 
 
 # Each model's client library is imported when that model is built: the tallies worker does
@@ -60,10 +61,29 @@ def mongo_db(settings: Settings) -> pymongo.database.Database[dict[str, Any]]:
     return client[settings.mongo_db]
 
 
+def board_sink(settings: Settings, prefix: str | None = None) -> Sink:
+    """The public board: every vote event, windows and counting rules left to the recount."""
+    from boleta.board_secrets import board_pseudonyms, board_signer, checkpoint_origin
+    from domain.readmodel import BOARD_PREFIX
+    from projections.board_sink import MongoBoard
+
+    signer = board_signer(settings)
+    return MongoBoard(
+        mongo_db(settings),
+        board_pseudonyms(settings),
+        signer.sign,
+        lambda partition: checkpoint_origin(settings, partition),
+        prefix or BOARD_PREFIX,
+    )
+
+
 def build_sink(settings: Settings, model: Model) -> Sink:
     """The read model, admitting only votes cast inside their contest's window (from the
-    catalog this process loaded: a rebuild applies the catalog of its own time)."""
+    catalog this process loaded: a rebuild applies the catalog of its own time). The board
+    admits every vote event."""
     sink: Sink
+    if model is Model.board:
+        return board_sink(settings)
     if model is Model.tallies:
         from projections.redis_sink import RedisTallies
 
@@ -77,7 +97,11 @@ def build_sink(settings: Settings, model: Model) -> Sink:
 
 
 def metrics_port(settings: Settings, model: Model) -> int:
-    return settings.tallies_metrics_port if model is Model.tallies else settings.audit_metrics_port
+    return {
+        Model.tallies: settings.tallies_metrics_port,
+        Model.audit: settings.audit_metrics_port,
+        Model.board: settings.board_metrics_port,
+    }[model]
 
 
 def batch_timeout_s(settings: Settings, model: Model) -> float:

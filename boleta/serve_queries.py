@@ -13,12 +13,16 @@ from litestar import Litestar
 from pymongo import AsyncMongoClient
 
 from boleta import logs, ops
+from boleta.board_secrets import board_signer, checkpoint_origin
 from boleta.catalog import load_catalog
 from boleta.settings import Settings
 from domain.projection import TallyView
+from domain.readmodel import BOARD_PREFIX
 from projections.log_reader import EndOffsets, replay_consumer
 from queries.app import QueryConfig, create_app
 from queries.asof import LogUnavailableError, ResultsAsOf
+from queries.board import MongoBoardReader
+from queries.board_api import BoardNaming
 from queries.lag import LogEnds
 from queries.results import RedisResults
 from queries.votes import QUERY_BUDGET_MS, MongoVotes
@@ -45,6 +49,9 @@ def build_app(settings: Settings) -> Litestar:
         )
         slack = timedelta(milliseconds=settings.cast_order_slack_ms)
         return MongoVotes(clients["mongo"], settings.mongo_db, slack=slack)
+
+    def open_board() -> MongoBoardReader:
+        return MongoBoardReader(clients["mongo"], settings.mongo_db, BOARD_PREFIX)
 
     async def close() -> None:
         if "redis" in clients:
@@ -76,8 +83,13 @@ def build_app(settings: Settings) -> Litestar:
                 settings.topic,
             )
         ),
+        board=BoardNaming(
+            settings.partitions,
+            partial(checkpoint_origin, settings),
+            board_signer(settings).verifier_key_text,
+        ),
     )
-    return create_app(config, open_results, open_votes, close)
+    return create_app(config, open_results, open_votes, close, open_board)
 
 
 def main(settings: Settings) -> None:

@@ -86,6 +86,14 @@ def app_services(settings: Settings) -> list[AppService]:
             lambda s: f"projection -> MongoDB (metrics :{s.audit_metrics_port})",
         ),
         AppService(
+            "board",
+            (*cli, "project", "board"),
+            settings.board_metrics_port,
+            "BOLETA_BOARD_METRICS_PORT",
+            lambda s: http_ok(f"http://127.0.0.1:{s.board_metrics_port}/metrics"),
+            lambda s: f"public board -> MongoDB (metrics :{s.board_metrics_port})",
+        ),
+        AppService(
             "queries",
             (*cli, "serve", "queries"),
             settings.query_port,

@@ -98,6 +98,20 @@ class Settings:
     query_port: int = 8000
     cors_origins: str = ""
     webapp_dir: Path = REPO_ROOT / "webapp" / "dist"
+    # The public bulletin board (ADR 8, docs/verifiability.md). Partition N's checkpoint
+    # origin is "<board_origin>/p<N>". Secrets only by reference: a file each (a mounted
+    # Kubernetes Secret in production). Left empty, they are files under home/secrets/,
+    # made on first use (local runs only). The signing key file holds one line in Go's
+    # note signer format (`boleta board key --new NAME` makes one); the pseudonym secret
+    # file holds at least 32 random bytes; the auditor token file one line.
+    board_origin: str = "boleta.local/board"
+    board_key_file: str = ""
+    board_secret_file: str = ""
+    auditor_token_file: str = ""
+    # A receipt promises its vote on the board (in a signed checkpoint) this long after
+    # its cast_at: the board worker's maximum merge delay.
+    board_publish_within_s: int = 60
+    board_metrics_port: int = 9103
     # Kafka producer tuning.
     kafka_linger_ms: int = 5
     kafka_delivery_timeout_ms: int = 10_000

@@ -118,3 +118,27 @@ def audit_checkpoint_id(collection: str, instance: str, partition: int) -> str:
     """A checkpoint's ``_id``: ``<collection>:<partition>`` in a collection from before
     instances, else ``<collection>:<instance>:<partition>``."""
     return f"{collection}:{instance}:{partition}" if instance else f"{collection}:{partition}"
+
+
+# The public board (projections.board_sink): files, per-partition state, tracking codes.
+BOARD_PREFIX = "board"
+
+
+def files_collection(prefix: str = BOARD_PREFIX) -> str:
+    return f"{prefix}_files"
+
+
+def state_collection(prefix: str = BOARD_PREFIX) -> str:
+    return f"{prefix}_state"
+
+
+def codes_collection(prefix: str = BOARD_PREFIX) -> str:
+    return f"{prefix}_codes"
+
+
+def file_id(partition: int, path: str) -> str:
+    return f"p{partition}/{path}"
+
+
+def state_id(partition: int) -> str:
+    return f"p{partition}"

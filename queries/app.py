@@ -21,6 +21,8 @@ from litestar.static_files import create_static_files_router
 
 from domain.catalog import Catalog
 from queries.asof import ResultsAsOf
+from queries.board import MongoBoardReader
+from queries.board_api import BoardController, BoardNaming
 from queries.contests import Contests
 from queries.contests_api import ContestsController
 from queries.errors import (
@@ -52,6 +54,8 @@ class QueryConfig:
     results_as_of: ResultsAsOf | None = None
     # The log's end offsets, for the live results' lag (None: the worker's lag is served).
     log_ends: LogEnds | None = None
+    # The public board's names and key (None: no /board routes).
+    board: BoardNaming | None = None
 
 
 def create_app(
@@ -59,6 +63,7 @@ def create_app(
     open_results: Callable[[], RedisResults],
     open_votes: Callable[[], MongoVotes],
     on_shutdown: Callable[[], Any] | None = None,
+    open_board: Callable[[], MongoBoardReader] | None = None,
 ) -> Litestar:
     """The app. Clients are opened in the lifespan (by the callables), never at import."""
     state: dict[str, Any] = {}
@@ -68,6 +73,8 @@ def create_app(
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         state["results"] = open_results()
         state["votes"] = open_votes()
+        if open_board is not None:
+            state["board"] = open_board()
         state["feeds"] = ResultsFeeds(state["results"], contests, config.log_ends)
         state["caches"] = ReadCaches(log_ends=config.log_ends)
         state["reads"] = LiveReads(state["results"], contests, state["caches"])
@@ -91,6 +98,8 @@ def create_app(
         readyz,
         MetricsController,
     ]
+    if config.board is not None and open_board is not None:
+        routes.append(BoardController)
     if config.webapp_dir is not None and (config.webapp_dir / "index.html").exists():
         routes.append(
             create_static_files_router(
@@ -110,6 +119,8 @@ def create_app(
             "caches": Provide(lambda: state["caches"], sync_to_thread=False),
             "reads": Provide(lambda: state["reads"], sync_to_thread=False),
             "results_as_of": Provide(lambda: config.results_as_of, sync_to_thread=False),
+            "board": Provide(lambda: state["board"], sync_to_thread=False),
+            "naming": Provide(lambda: config.board, sync_to_thread=False),
         },
         lifespan=[lifespan],
         middleware=[prometheus.middleware],
