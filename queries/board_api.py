@@ -6,10 +6,12 @@ never changes either, but its full tile supersedes it (cached briefly)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Annotated
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
 from litestar.response import Response
 
 from queries.board import BoardListing, BoardLog, MongoBoardReader, is_tile_path
@@ -22,6 +24,14 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 PARTIAL = "public, max-age=60"
 NOTE_TYPE = "text/plain; charset=utf-8"
 LOG_NAME = "p<N>, N a partition of the vote log (GET /board lists them)"
+LogName = Annotated[str, Parameter(pattern=r"^p(0|[1-9][0-9]{0,5})$", description=LOG_NAME)]
+TilePath = Annotated[
+    str,
+    Parameter(
+        description="A path under tile/ (c2sp.org/tlog-tiles): <level>/<N>[.p/<width>] or "
+        "entries/<N>[.p/<width>]"
+    ),
+]
 
 
 class BoardNaming:
@@ -33,10 +43,9 @@ class BoardNaming:
         self.verifier_key = verifier_key
 
     def partition(self, log: str) -> int:
-        """The partition of a log's name ``p<N>``; 404 for any other name."""
+        """The partition of a log's name ``p<N>`` (checked by the route's pattern); 404
+        past the last partition."""
         digits = log.removeprefix("p")
-        if log[:1] != "p" or not digits.isdigit() or digits != str(int(digits)):
-            raise NotFoundException(f"no board log {log!r}: a log is named {LOG_NAME}")
         if int(digits) >= self.partitions:
             raise NotFoundException(
                 f"no board log {log!r}: the vote log has partitions 0 to {self.partitions - 1}"
@@ -73,14 +82,18 @@ class BoardController(Controller):
         summary="A log's latest checkpoint, a signed note (c2sp.org/tlog-checkpoint)",
         media_type=NOTE_TYPE,
         responses=documented(
-            {404: f"No such log ({LOG_NAME}), or nothing on it yet", 503: UNAVAILABLE}
+            {
+                400: f"The log is not named {LOG_NAME}",
+                404: "No such partition, or nothing on its log yet",
+                503: UNAVAILABLE,
+            }
         ),
     )
     async def checkpoint(
         self,
         board: NamedDependency[MongoBoardReader],
         naming: NamedDependency[BoardNaming],
-        log: str,
+        log: LogName,
     ) -> Response[str]:
         partition = naming.partition(log)
         try:
@@ -97,7 +110,8 @@ class BoardController(Controller):
         media_type="application/octet-stream",
         responses=documented(
             {
-                404: f"No such log ({LOG_NAME}), no such tile path, or not written yet",
+                400: f"The log is not named {LOG_NAME}",
+                404: "No such partition, no such tile path, or not written yet",
                 503: UNAVAILABLE,
             }
         ),
@@ -106,8 +120,8 @@ class BoardController(Controller):
         self,
         board: NamedDependency[MongoBoardReader],
         naming: NamedDependency[BoardNaming],
-        log: str,
-        path: str,
+        log: LogName,
+        path: TilePath,
     ) -> Response[bytes]:
         partition = naming.partition(log)
         tile = "tile" + path

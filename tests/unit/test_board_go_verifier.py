@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import random
-import shutil
 import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -32,35 +30,17 @@ from domain.board import (
     tile_reader,
 )
 from domain.votes import VoteCast
+from tests.verifier import build_verifier
 
-VERIFIER_SOURCE = Path(__file__).parents[1] / "verifier"
 ORIGIN = "boleta.example/board/votes/0"
 OLD_SIZE, SIZE, LEAF = 137, 421, 300  # the new tree has a full tile; the leaf is past it
 
 
-def find_go() -> str | None:
-    found = shutil.which("go")
-    if found is None and os.access("/usr/local/go/bin/go", os.X_OK):
-        found = "/usr/local/go/bin/go"
-    return found
-
-
 @pytest.fixture(scope="module")
 def verifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    go = find_go()
-    if go is None:
+    binary = build_verifier(tmp_path_factory.mktemp("verifier"))
+    if binary is None:
         pytest.skip("Go is not installed: the off-the-shelf verifier (tests/verifier) needs it")
-    binary = tmp_path_factory.mktemp("verifier") / "verifier"
-    built = subprocess.run(
-        [go, "build", "-trimpath", "-o", str(binary), "."],
-        cwd=VERIFIER_SOURCE,
-        env={**os.environ, "CGO_ENABLED": "0"},
-        capture_output=True,
-        text=True,
-        timeout=280,
-        check=False,
-    )
-    assert built.returncode == 0, built.stderr
     return binary
 
 

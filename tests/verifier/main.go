@@ -2,28 +2,35 @@
 // golang.org/x/mod/sumdb/note and tlog (the Go checksum database's), and
 // transparency-dev's formats (checkpoints) and merkle (RFC 6962 proofs).
 //
-// It reads <dir>/checkpoint, verifies its signature with the verifier key, recomputes the
+// It reads <dir>/checkpoint (dir a directory or an http(s) URL prefix, as the query
+// service serves /board/p<N>/), verifies its signature with the verifier key, recomputes the
 // root from <dir>/tile/... (tlog's TileHashReader authenticates every tile it reads),
 // checks that every entry of the entry bundles hashes to its leaf, proves and checks the
 // inclusion of one leaf and the consistency of an older checkpoint, and checks the proofs
-// the board's own code made, if given. It prints "ok" and exits 0, or says what failed
-// and exits 1.
+// the board's own code made, if given, and a receipt's c2sp.org/tlog-proof (transparency-
+// dev's formats/proof) for a tracking code, if given. It prints "ok" and exits 0, or says
+// what failed and exits 1.
 //
-//	go run . -dir DIR -vkey VKEY -origin ORIGIN [-old FILE] [-leaf N] [-proofs FILE]
+//	go run . -dir DIR|URL -vkey VKEY -origin ORIGIN [-old FILE] [-leaf N] [-proofs FILE]
+//	         [-tlogproof FILE -code HEX]
 package main
 
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/transparency-dev/formats/log"
+	tlogproof "github.com/transparency-dev/formats/proof"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
@@ -40,8 +47,25 @@ type Proofs struct {
 	Consistency [][]byte `json:"consistency"`
 }
 
-// tileDir serves tiles from a directory laid out as c2sp.org/tlog-tiles, whose paths are
-// tlog's without the height element ("tile/8/0/000.p/5" is "tile/0/000.p/5").
+// fetch reads a file of the board: from a directory, or over HTTP from a URL prefix.
+func fetch(base, path string) ([]byte, error) {
+	if !strings.HasPrefix(base, "http://") && !strings.HasPrefix(base, "https://") {
+		return os.ReadFile(filepath.Join(base, path))
+	}
+	url := strings.TrimSuffix(base, "/") + "/" + path
+	resp, err := http.Get(url) //nolint:gosec // the URL is the test's own server
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return io.ReadAll(resp.Body)
+}
+
+// tileDir serves tiles from a directory (or URL prefix) laid out as c2sp.org/tlog-tiles,
+// whose paths are tlog's without the height element ("tile/8/0/000.p/5" is "tile/0/000.p/5").
 type tileDir string
 
 func (d tileDir) Height() int { return tileHeight }
@@ -49,7 +73,7 @@ func (d tileDir) Height() int { return tileHeight }
 func (d tileDir) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 	data := make([][]byte, len(tiles))
 	for i, t := range tiles {
-		b, err := os.ReadFile(filepath.Join(string(d), c2spPath(t)))
+		b, err := fetch(string(d), c2spPath(t))
 		if err != nil {
 			return nil, err
 		}
@@ -71,8 +95,14 @@ func main() {
 	old := flag.String("old", "", "an older checkpoint of the same log")
 	leaf := flag.Int64("leaf", 0, "the leaf whose inclusion to prove")
 	proofs := flag.String("proofs", "", "a JSON file of the board code's own proofs")
+	receipt := flag.String("tlogproof", "", "a c2sp.org/tlog-proof file to check")
+	code := flag.String("code", "", "the tracking code (hex leaf hash) the tlog-proof proves")
 	flag.Parse()
 	if err := run(*dir, *vkey, *origin, *old, *leaf, *proofs); err != nil {
+		fmt.Fprintln(os.Stderr, "verifier:", err)
+		os.Exit(1)
+	}
+	if err := checkTLogProof(*receipt, *code, *origin, *vkey); err != nil {
 		fmt.Fprintln(os.Stderr, "verifier:", err)
 		os.Exit(1)
 	}
@@ -84,7 +114,7 @@ func run(dir, vkey, origin, oldPath string, leaf int64, proofsPath string) error
 	if err != nil {
 		return fmt.Errorf("verifier key: %w", err)
 	}
-	tree, err := readCheckpoint(filepath.Join(dir, "checkpoint"), origin, verifier)
+	tree, err := readCheckpoint(dir, "checkpoint", origin, verifier)
 	if err != nil {
 		return err
 	}
@@ -122,8 +152,8 @@ func run(dir, vkey, origin, oldPath string, leaf int64, proofsPath string) error
 	return nil
 }
 
-func readCheckpoint(path, origin string, verifier note.Verifier) (tlog.Tree, error) {
-	data, err := os.ReadFile(path)
+func readCheckpoint(base, path, origin string, verifier note.Verifier) (tlog.Tree, error) {
+	data, err := fetch(base, path)
 	if err != nil {
 		return tlog.Tree{}, err
 	}
@@ -158,7 +188,7 @@ func checkEntries(dir string, size int64, hashes tlog.HashReader) error {
 		width := min(size-start, 1<<tileHeight)
 		t := tlog.Tile{H: tileHeight, L: 0, N: start >> tileHeight, W: int(width)}
 		path := strings.Replace(c2spPath(t), "tile/0/", "tile/entries/", 1)
-		data, err := os.ReadFile(filepath.Join(dir, path))
+		data, err := fetch(dir, path)
 		if err != nil {
 			return err
 		}
@@ -200,7 +230,7 @@ func splitBundle(data []byte) ([][]byte, error) {
 // checkOld verifies an older checkpoint: its signature, its root from its own tiles and
 // from the newer tree's, and a consistency proof from it to the newer tree.
 func checkOld(path, origin string, verifier note.Verifier, tree tlog.Tree, tiles tileDir, hashes tlog.HashReader) (tlog.Tree, error) {
-	old, err := readCheckpoint(path, origin, verifier)
+	old, err := readCheckpoint(filepath.Dir(path), filepath.Base(path), origin, verifier)
 	if err != nil {
 		return old, err
 	}
@@ -250,6 +280,43 @@ func checkProofs(path string, tree, old tlog.Tree, hashes tlog.HashReader) error
 	}
 	if err := proof.VerifyConsistency(hasher, uint64(old.N), uint64(tree.N), p.Consistency, old.Hash[:], tree.Hash[:]); err != nil {
 		return fmt.Errorf("the board's consistency proof %d -> %d: %w", old.N, tree.N, err)
+	}
+	return nil
+}
+
+// checkTLogProof checks a receipt's proof (c2sp.org/tlog-proof@v1, parsed by
+// transparency-dev's formats/proof): its checkpoint is signed by the log's key, and the
+// tracking code is the leaf at its index in that checkpoint's tree.
+func checkTLogProof(path, code, origin, vkey string) error {
+	if path == "" {
+		return nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var p tlogproof.TLogProof
+	if err := p.Unmarshal(data); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	verifier, err := note.NewVerifier(vkey)
+	if err != nil {
+		return fmt.Errorf("verifier key: %w", err)
+	}
+	cp, _, _, err := log.ParseCheckpoint(p.Checkpoint, origin, verifier)
+	if err != nil {
+		return fmt.Errorf("%s: its checkpoint: %w", path, err)
+	}
+	leaf, err := hex.DecodeString(code)
+	if err != nil || len(leaf) != tlog.HashSize {
+		return fmt.Errorf("tracking code %q is not %d bytes of hex", code, tlog.HashSize)
+	}
+	hashes := make([][]byte, len(p.Hashes))
+	for i := range p.Hashes {
+		hashes[i] = p.Hashes[i][:]
+	}
+	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, p.Index, cp.Size, leaf, hashes, cp.Hash); err != nil {
+		return fmt.Errorf("%s: tracking code %s at index %d of %d: %w", path, code, p.Index, cp.Size, err)
 	}
 	return nil
 }

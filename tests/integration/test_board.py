@@ -1,0 +1,183 @@
+"""The public board on the real stack: the board worker reads the log (real Kafka) into
+FerretDB, the query service serves it over HTTP, and the off-the-shelf verifier
+(tests/verifier: golang.org/x/mod's tlog and note, transparency-dev's formats and merkle)
+reads it from there: every checkpoint verified, every root recomputed from the tiles, the
+entries hashed to their leaves, a receipt's tlog-proof checked, and an older checkpoint
+proved consistent with the newer one."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import pymongo
+import pytest
+
+from boleta.board_secrets import board_pseudonyms, checkpoint_origin
+from boleta.serve_projections import Model, board_sink
+from boleta.settings import Settings
+from domain import vote_cast_codec
+from domain.board import board_entry, tracking_code
+from domain.readmodel import codes_collection, files_collection, state_collection
+from projections.log_reader import end_offsets, replay, replay_consumer
+from tests.integration.http_helpers import serving
+from tests.integration.kafka_helpers import free_port, read_all
+from tests.integration.projection_helpers import (
+    make_events,
+    produce,
+    produce_raw,
+    running_worker,
+    wait_for,
+)
+from tests.verifier import build_verifier
+
+PARTITIONS = 3
+
+
+@pytest.fixture(scope="module")
+def verifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    binary = build_verifier(tmp_path_factory.mktemp("verifier"))
+    if binary is None:
+        pytest.skip("Go is not installed: the off-the-shelf verifier (tests/verifier) needs it")
+    return binary
+
+
+@pytest.fixture
+def world(isolated: Settings) -> Settings:
+    return isolated.replace(partitions=PARTITIONS, query_port=free_port(), board_metrics_port=0)
+
+
+def board_sizes(settings: Settings) -> dict[int, int]:
+    with pymongo.MongoClient(settings.mongo_url) as client:
+        docs = client[settings.mongo_db][state_collection()].find({})
+        return {int(d["_id"][1:]): int(d["size"]) for d in docs}
+
+
+def board_bytes(settings: Settings, prefix: str) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """Every file, and every partition's state (checkpoint included), of a board."""
+    with pymongo.MongoClient(settings.mongo_url) as client:
+        db = client[settings.mongo_db]
+        files = {d["_id"]: bytes(d["data"]) for d in db[files_collection(prefix)].find({})}
+        states = {d["_id"]: d for d in db[state_collection(prefix)].find({})}
+        return files, states
+
+
+def verify(
+    verifier: Path, base: str, partition: int, vkey: str, origin: str, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    argv = [str(verifier), "-dir", f"{base}/board/p{partition}/", "-vkey", vkey]
+    argv += ["-origin", origin, *extra]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+
+
+def codes_in_log(settings: Settings) -> Iterator[tuple[int, int, str]]:
+    """(partition, offset, tracking code) of every vote event in the log, recomputed from
+    the log alone (what a command service computes once Kafka gives it the offset)."""
+    codec, pseudonyms = vote_cast_codec(), board_pseudonyms(settings)
+    for msg in read_all(settings, settings.topic):
+        try:
+            event = codec.decode(msg.value(), dict(msg.headers() or []))
+        except ValueError:  # the poison message: no vote event, no leaf
+            continue
+        partition, offset = msg.partition(), msg.offset()
+        yield partition, offset, tracking_code(board_entry(event, offset, pseudonyms)).hex()
+
+
+def test_the_served_board_is_accepted_by_an_off_the_shelf_verifier(
+    world: Settings, verifier: Path, tmp_path: Path
+) -> None:
+    first = [
+        msgspec.structs.replace(e, voter_id=f"+502555{i % 40:04d}") if i % 3 else e
+        for i, e in enumerate(make_events(300, duplicate_every=9))
+    ]
+    produce(world, first)
+    produce_raw(world, b"\x00not a vote", [("content-type", b"application/x-poison")])
+    with running_worker(world, Model.board):
+        wait_for(
+            lambda: sum(board_sizes(world).values()) == len(first),
+            60,
+            "the board to hold every vote",
+        )
+        with serving(world) as base, httpx.Client(base_url=base, timeout=10) as http:
+            listing = http.get("/board").json()
+            vkey = listing["verifier_key"]
+            assert [log["origin"] for log in listing["logs"]] == [
+                checkpoint_origin(world, p) for p in range(PARTITIONS)
+            ]
+            old = {}
+            for p in range(PARTITIONS):
+                old[p] = tmp_path / f"old-{p}"
+                old[p].write_text(http.get(f"/board/p{p}/checkpoint").text)
+            produce(world, make_events(600))
+            wait_for(lambda: sum(board_sizes(world).values()) == 900, 60, "the board to grow")
+            for p in range(PARTITIONS):
+                origin = checkpoint_origin(world, p)
+                result = verify(verifier, base, p, vkey, origin, "-old", str(old[p]))
+                assert result.returncode == 0, result.stderr
+                assert result.stdout.strip() == "ok"
+            # A receipt: the code recomputed from the log is found, and its proof verifies.
+            partition, _, code = next(iter(codes_in_log(world)))
+            answer = http.get(f"/api/v1/receipts/{code}")
+            assert answer.status_code == 200, answer.text
+            receipt = answer.json()
+            assert (receipt["partition"], receipt["tracking_code"]) == (partition, code)
+            proof = tmp_path / "receipt.tlog-proof"
+            proof.write_text(receipt["tlog_proof"])
+            origin = checkpoint_origin(world, partition)
+            result = verify(
+                verifier, base, partition, vkey, origin, "-tlogproof", str(proof), "-code", code
+            )
+            assert result.returncode == 0, result.stderr
+            # A changed code is refused by the verifier, and unknown to the API.
+            other = f"{int(code[0], 16) ^ 1:x}{code[1:]}"
+            result = verify(
+                verifier, base, partition, vkey, origin, "-tlogproof", str(proof), "-code", other
+            )
+            assert result.returncode == 1, result.stdout
+            assert http.get(f"/api/v1/receipts/{other}").status_code == 404
+            assert http.get("/api/v1/receipts/not-a-code").status_code == 400
+            # Cache headers: a full tile is immutable, a checkpoint is not cached.
+            sizes = board_sizes(world)
+            full = next(p for p, n in sizes.items() if n >= 256)
+            tile = http.get(f"/board/p{full}/tile/0/000")
+            assert tile.status_code == 200
+            assert len(tile.content) == 256 * 32
+            assert "immutable" in tile.headers["cache-control"]
+            assert http.get(f"/board/p{full}/checkpoint").headers["cache-control"] == "no-cache"
+            for bad in ("/board/p9/checkpoint", "/board/p0/tile/9/../000", "/board/p0/tile/0/1"):
+                assert http.get(bad).status_code == 404, bad
+            assert http.get("/board/x0/checkpoint").status_code == 400
+
+
+def test_every_vote_event_has_its_leaf_and_a_rebuild_is_byte_identical(world: Settings) -> None:
+    events = make_events(500, duplicate_every=7)
+    produce(world, events)
+    with running_worker(world, Model.board):
+        wait_for(lambda: sum(board_sizes(world).values()) == len(events), 60, "the board")
+    codes = {code: (p, o) for p, o, code in codes_in_log(world)}
+    with pymongo.MongoClient(world.mongo_url) as client:
+        stored = {
+            d["_id"]: (d["partition"], d["index"])
+            for d in client[world.mongo_db][codes_collection()].find({})
+        }
+    assert stored.keys() == codes.keys()
+    # A second board from the same log, in other collections, is the same to the byte.
+    rebuilt = board_sink(world, prefix="rebuilt")
+    consumer = replay_consumer(world.kafka_bootstrap, "test-board-rebuild")
+    try:
+        for batch in replay(
+            consumer, world.topic, vote_cast_codec(), end_offsets(consumer, world.topic)
+        ):
+            rebuilt.apply(batch)
+    finally:
+        consumer.close()
+    live_files, live_states = board_bytes(world, "board")
+    new_files, new_states = board_bytes(world, "rebuilt")
+    assert new_files == live_files
+    assert {k: v["checkpoint"] for k, v in new_states.items()} == {
+        k: v["checkpoint"] for k, v in live_states.items()
+    }
