@@ -13,7 +13,12 @@ from litestar import Litestar
 from pymongo import AsyncMongoClient
 
 from boleta import logs, ops
-from boleta.board_secrets import board_signer, checkpoint_origin
+from boleta.board_secrets import (
+    auditor_token,
+    board_pseudonyms,
+    board_signer,
+    checkpoint_origin,
+)
 from boleta.catalog import load_catalog
 from boleta.settings import Settings
 from domain.projection import TallyView
@@ -67,6 +72,7 @@ def build_app(settings: Settings) -> Litestar:
 
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     config = QueryConfig(
+        pseudonyms=board_pseudonyms(settings),
         cors_origins=origins,
         webapp_dir=settings.webapp_dir,
         default_contest=settings.default_contest,
@@ -88,6 +94,7 @@ def build_app(settings: Settings) -> Litestar:
             partial(checkpoint_origin, settings),
             board_signer(settings).verifier_key_text,
         ),
+        auditor_token=auditor_token(settings),
     )
     return create_app(config, open_results, open_votes, close, open_board)
 

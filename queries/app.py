@@ -16,11 +16,14 @@ from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.static_files import create_static_files_router
 
+from domain.board import Pseudonyms
 from domain.catalog import Catalog
 from queries.asof import ResultsAsOf
+from queries.audit_api import AUDITOR_SCHEME, SECURITY_SCHEME, audit_router
 from queries.board import MongoBoardReader
 from queries.board_api import BoardController, BoardNaming
 from queries.contests import Contests
@@ -46,6 +49,8 @@ from queries.votes_api import VotesController
 class QueryConfig:
     """What the app needs, built from settings by the composition root."""
 
+    # The board's pseudonyms: the public audit log shows a voter by theirs, never the id.
+    pseudonyms: Pseudonyms
     cors_origins: list[str] = field(default_factory=list)
     webapp_dir: Path | None = None
     default_contest: str = "main"
@@ -56,6 +61,8 @@ class QueryConfig:
     log_ends: LogEnds | None = None
     # The public board's names and key (None: no /board routes).
     board: BoardNaming | None = None
+    # The auditors' bearer token (None: no auditor routes, /api/v1/audit).
+    auditor_token: str | None = None
 
 
 def create_app(
@@ -100,6 +107,8 @@ def create_app(
     ]
     if config.board is not None and open_board is not None:
         routes.append(BoardController)
+    if config.auditor_token is not None:
+        routes.append(audit_router(config.auditor_token))
     if config.webapp_dir is not None and (config.webapp_dir / "index.html").exists():
         routes.append(
             create_static_files_router(
@@ -121,6 +130,7 @@ def create_app(
             "results_as_of": Provide(lambda: config.results_as_of, sync_to_thread=False),
             "board": Provide(lambda: state["board"], sync_to_thread=False),
             "naming": Provide(lambda: config.board, sync_to_thread=False),
+            "pseudonyms": Provide(lambda: config.pseudonyms, sync_to_thread=False),
         },
         lifespan=[lifespan],
         middleware=[prometheus.middleware],
@@ -137,10 +147,13 @@ def create_app(
         openapi_config=OpenAPIConfig(
             title="boleta queries",
             version="1",
-            description="Read-only: results from the tallies, the audit log, health. Every "
+            description="Read-only: results from the tallies, the audit log (voters by "
+            "pseudonym; the full records under /api/v1/audit, for the auditor's bearer "
+            "token), health. Every "
             "response carries an X-Request-ID (the request's own when sane); a 5xx's line in "
             "the service's log carries it too.",
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
+            components=Components(security_schemes={AUDITOR_SCHEME: SECURITY_SCHEME}),
         ),
     )

@@ -15,7 +15,7 @@ from queries.cache import Coalescer
 from queries.contests import Contests
 from queries.lag import LogEnds
 from queries.results import RedisResults
-from queries.views import ResultsView, VotePage
+from queries.views import AuditPage, ResultsView
 
 POLL_S = 0.25
 PAGE_TTL_S = 1.0  # a page is reloaded when older; it may be this plus one load behind
@@ -34,7 +34,7 @@ class ReadCaches:
 
     results: Coalescer[ResultsView] = field(default_factory=lambda: Coalescer(POLL_S, 64))
     contests: Coalescer[dict[str, int]] = field(default_factory=lambda: Coalescer(POLL_S, 1))
-    pages: Coalescer[VotePage] = field(
+    pages: Coalescer[AuditPage] = field(
         default_factory=lambda: Coalescer(PAGE_TTL_S, 512, serve_stale=True)
     )
     # Per contest, the last view read: served, marked stale, while Redis is away.

@@ -7,6 +7,8 @@ from typing import Any, Final, Literal
 
 import msgspec
 
+from domain.board import Pseudonyms
+
 LOG: Final = "log"  # lag_source: the log's end offsets, read by the query service
 WORKER: Final = "worker"  # lag_source: the lag the tallies worker stored with its last batch
 
@@ -71,9 +73,37 @@ class ContestList(msgspec.Struct, frozen=True):
 
 
 class VoteView(msgspec.Struct, frozen=True):
-    """One vote of the audit log. ``voter_id``: who voted, when the client said;
+    """One vote of the public audit log. ``voter``: the voter's pseudonym in this contest,
+    when the vote names a voter: the board's (ADR 8), so a vote here and its board entry can
+    be matched, and the voter_id is never shown (only an auditor sees it: ``AuditRecord``);
     ``superseded_by``: in a one-vote-per-voter contest, the vote_id of the voter's counted
     (first) vote when this one is a later one: kept in the log, not counted (ADR 6)."""
+
+    event_id: str
+    vote_id: str
+    contest: str
+    band: str
+    album: str
+    year: int
+    rank: int
+    cast_at: datetime
+    partition: int
+    offset: int
+    voter: str | None = None
+    superseded_by: str | None = None
+
+
+class VotePage(msgspec.Struct, frozen=True):
+    """Votes newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
+
+    votes: list[VoteView]
+    next_cursor: str | None
+
+
+class AuditRecord(msgspec.Struct, frozen=True):
+    """One vote of the audit log as stored, for auditors: ``voter_id`` is who voted, when the
+    client said. Not a ``VoteView`` (nor a subclass of one: msgspec would write its every
+    field where a ``VoteView`` is declared); ``public`` makes that."""
 
     event_id: str
     vote_id: str
@@ -88,12 +118,32 @@ class VoteView(msgspec.Struct, frozen=True):
     voter_id: str | None = None
     superseded_by: str | None = None
 
+    def public(self, pseudonyms: Pseudonyms) -> VoteView:
+        """The vote as anyone may see it: the voter's pseudonym in place of the voter_id."""
+        return VoteView(
+            event_id=self.event_id,
+            vote_id=self.vote_id,
+            contest=self.contest,
+            band=self.band,
+            album=self.album,
+            year=self.year,
+            rank=self.rank,
+            cast_at=self.cast_at,
+            partition=self.partition,
+            offset=self.offset,
+            voter=pseudonyms.voter(self.contest, self.voter_id) if self.voter_id else None,
+            superseded_by=self.superseded_by,
+        )
 
-class VotePage(msgspec.Struct, frozen=True):
-    """Votes newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
 
-    votes: list[VoteView]
+class AuditPage(msgspec.Struct, frozen=True):
+    """Audit records newest first; ``next_cursor`` as in ``VotePage``."""
+
+    votes: list[AuditRecord]
     next_cursor: str | None
+
+    def public(self, pseudonyms: Pseudonyms) -> VotePage:
+        return VotePage([v.public(pseudonyms) for v in self.votes], self.next_cursor)
 
 
 class Health(msgspec.Struct, frozen=True):

@@ -3,6 +3,9 @@
 Pages are read from the audit log's timeline by ``_id`` lookups (domain.timeline), never
 by a sort over the whole log. Query parameters only ever become values compared with the
 votes' fields: a value like ``{"$ne": null}`` is a string that matches nothing.
+
+What it reads is the full record (``AuditRecord``, the voter_id included): the auditor
+routes serve it as is, the public ones only its ``public`` view (queries.votes_api).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from domain.readmodel import (
 from domain.timeline import timeline_collection, vote_key
 from queries.inputs import encode_cursor
 from queries.timeline import SLACK, Entry, Positions, newest_first
-from queries.views import VotePage, VoteView
+from queries.views import AuditPage, AuditRecord
 
 FIELDS = {
     "_id": 1,
@@ -87,9 +90,9 @@ def matcher(flt: VoteFilter) -> Callable[[Entry], bool]:
     return matches
 
 
-def to_view(doc: dict[str, Any]) -> VoteView:
+def to_record(doc: dict[str, Any]) -> AuditRecord:
     cast_at = doc["cast_at"]
-    return VoteView(
+    return AuditRecord(
         event_id=doc["_id"],
         vote_id=doc["vote_id"],
         contest=doc.get("contest", ""),
@@ -105,8 +108,8 @@ def to_view(doc: dict[str, Any]) -> VoteView:
     )
 
 
-def entry_view(entry: Entry) -> VoteView:
-    return VoteView(
+def entry_record(entry: Entry) -> AuditRecord:
+    return AuditRecord(
         event_id=entry["i"],
         vote_id=entry["v"],
         contest=entry["c"],
@@ -139,7 +142,7 @@ class MongoVotes:
         pointer = await self._db[READMODELS_COLLECTION].find_one({"_id": AUDIT_POINTER_ID})
         return self._db[str(pointer["collection"]) if pointer else AUDIT_COLLECTION]
 
-    async def page(self, flt: VoteFilter, limit: int, start: Positions | None) -> VotePage:
+    async def page(self, flt: VoteFilter, limit: int, start: Positions | None) -> AuditPage:
         """Up to ``limit`` votes below ``start`` (a cursor's positions; None: the newest)."""
         try:
             await asyncio.wait_for(self._slots.acquire(), QUEUE_WAIT_S)
@@ -164,8 +167,8 @@ class MongoVotes:
             ) from None
         finally:
             self._slots.release()
-        views = [entry_view(e) for e in entries]
-        return VotePage(views, encode_cursor(resume or {}))
+        records = [entry_record(e) for e in entries]
+        return AuditPage(records, encode_cursor(resume or {}))
 
     async def _newest(self, collection: str) -> Positions:
         """Where reading starts: just past each partition's checkpoint."""
@@ -180,12 +183,12 @@ class MongoVotes:
         )
         return {str(doc["_id"]): doc for doc in docs if doc is not None}
 
-    async def by_vote_id(self, vote_id: str) -> VoteView | None:
+    async def by_vote_id(self, vote_id: str) -> AuditRecord | None:
         votes = await self._collection()
         timeline = self._db[timeline_collection(votes.name)]
         found = await timeline.find_one({"_id": vote_key(vote_id)})
         doc = await votes.find_one({"_id": found["i"]}, FIELDS) if found else None
-        return to_view(doc) if doc else None
+        return to_record(doc) if doc else None
 
     async def ping(self) -> bool:
         await self._client.admin.command("ping")

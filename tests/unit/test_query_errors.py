@@ -20,6 +20,7 @@ import structlog
 from litestar.testing import TestClient
 
 from boleta import logs
+from domain.board import Pseudonyms
 from queries.app import QueryConfig, create_app
 from queries.errors import REQUEST_ID
 from queries.results import RedisResults
@@ -27,6 +28,7 @@ from queries.views import ResultsView
 from queries.votes import MongoVotes
 
 FAULT = "injected fault: the tallies reader broke"
+SECRET = b"s" * 32  # the board's pseudonym secret (the public votes show pseudonyms)
 GENERATED = re.compile(r"[0-9a-f]{32}")
 
 
@@ -74,7 +76,7 @@ def logged(log: io.StringIO) -> list[dict[str, Any]]:
 
 
 def client(error: Exception) -> TestClient[Any]:
-    app = create_app(QueryConfig(), lambda: FailingResults(error), NoVotes)
+    app = create_app(QueryConfig(Pseudonyms(SECRET)), lambda: FailingResults(error), NoVotes)
     return TestClient(app)
 
 
