@@ -64,10 +64,15 @@ class Chaos:
 
     def start_queries(self, logs: Path) -> App:
         """The query service on this world (behind its proxies), stopped with the others."""
-        queries = self.stack.apps(self.world, logs, ("queries",))["queries"]
-        self.apps["queries"] = queries
-        queries.start()
-        return queries
+        return self.start_app("queries", logs)
+
+    def start_app(self, name: str, logs: Path) -> App:
+        """One more of boleta's processes on this world (behind its proxies), stopped with
+        the others."""
+        app = self.stack.apps(self.world, logs, (name,))[name]
+        self.apps[name] = app
+        app.start()
+        return app
 
     def check(self, ledger: Ledger, poison: set[tuple[int, int]] | None = None) -> None:
         failures = check_world(self.row, self.world, ledger, poison)

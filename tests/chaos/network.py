@@ -41,6 +41,7 @@ LINKS = {
         Link("workers-kafka", "projection workers -> Kafka", "kafka", 29195, 29095),
         Link("tallies-redis", "tallies worker -> Redis", "redis", 26380, 26379),
         Link("audit-ferretdb", "audit worker -> FerretDB", "ferretdb", 27218, 27217),
+        Link("board-ferretdb", "board worker -> FerretDB", "ferretdb", 27220, 27217),
         Link("queries-redis", "query service -> Redis", "redis", 26381, 26379),
         Link("queries-ferretdb", "query service -> FerretDB", "ferretdb", 27219, 27217),
         Link("queries-kafka", "query service -> Kafka", "kafka", 29196, 29096),
@@ -51,6 +52,7 @@ APP_LINKS = {
     "commands": ("commands-kafka",),
     "tallies": ("workers-kafka", "tallies-redis"),
     "audit": ("workers-kafka", "audit-ferretdb"),
+    "board": ("workers-kafka", "board-ferretdb"),
     "queries": ("queries-redis", "queries-ferretdb", "queries-kafka"),
 }
 

@@ -1,0 +1,80 @@
+"""The public board under faults, while votes flow: its worker SIGKILLed again and again
+(mid-tile: between a batch's files and its checkpoint, or inside either), and its link to
+FerretDB resetting connections as the server answers (a checkpoint written that the worker
+never hears of). Each row then checks the votes exactly (test_faults' checks) and the board
+against the log (tests.chaos.board_checks): every file is what the log implies, every
+checkpoint the query service served while the fault ran is signed and a prefix of the
+log's tree (so consistent with every later one), and a rebuild is byte-identical.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.chaos.board_checks import CheckpointWatch, check_board
+from tests.chaos.conftest import Chaos
+from tests.chaos.stack import PARTITIONS
+from tests.chaos.test_faults import progress
+from tests.integration.projection_helpers import wait_for
+
+pytestmark = pytest.mark.timeout(1200)
+
+KILLS = 8
+RESET_S = 6.0
+
+
+def board_rows(chaos: Chaos, tmp_path: Path) -> CheckpointWatch:
+    """Start the board worker and the query service; watch the checkpoints it serves."""
+    chaos.start_app("board", tmp_path / "logs")
+    queries = chaos.start_queries(tmp_path / "logs")
+    base = f"http://{queries.settings.query_host}:{queries.settings.query_port}"
+    return CheckpointWatch(base, PARTITIONS)
+
+
+def finish(chaos: Chaos, watch: CheckpointWatch, rebuild: bool = False) -> None:
+    load = chaos.loads[-1]
+    chaos.check(load.wait())
+    failures = check_board(chaos.world, watch.served, rebuild=rebuild)
+    chaos.row.notes.update(checkpoints_served=watch.count())
+    assert not failures, "\n".join(failures)
+
+
+def test_board_worker_sigkilled_mid_tile(chaos: Chaos, tmp_path: Path) -> None:
+    """SIGKILL of the board worker, 8 times, mid-tile; then a byte-identical rebuild."""
+    with board_rows(chaos, tmp_path) as watch:
+        kills_done = threading.Event()
+        load = chaos.load(flow_s=30, until=kills_done)
+        board = chaos.apps["board"]
+        rng = random.Random(25)
+        progress(chaos, 0.1)
+        for _ in range(KILLS):
+            served = watch.count()
+            wait_for(lambda s=served: watch.count() > s, 60, "the board to publish a checkpoint")
+            time.sleep(rng.uniform(0.0, 0.3))  # anywhere in a batch: files, codes, state
+            board.kill()
+            board.spawn()
+        kills_done.set()
+        board.wait_ready()
+        wait_for(lambda: not load.flowing(), 300, "the load to end")
+        finish(chaos, watch, rebuild=True)
+
+
+def test_board_ferretdb_resets_during_checkpoint_writes(chaos: Chaos, tmp_path: Path) -> None:
+    """Connection resets on the board worker's FerretDB link, as checkpoints are written."""
+    chaos.row.fault += f" (twice, {RESET_S:.0f} s each)"
+    with board_rows(chaos, tmp_path) as watch:
+        healed = threading.Event()
+        chaos.load(flow_s=30, until=healed)
+        progress(chaos, 0.1)
+        for _ in range(2):
+            served = watch.count()
+            with chaos.network.resets("board-ferretdb"):
+                time.sleep(RESET_S)
+            wait_for(lambda s=served: watch.count() > s, 120, "a checkpoint after the resets")
+        healed.set()
+        finish(chaos, watch)
