@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cproto/boleta/v1/voting.proto\x12\tboleta.v1\"s\n\x04Vote\x12\x0f\n\x07vote_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontest\x18\x02 \x01(\t\x12\x0c\n\x04\x62\x61nd\x18\x03 \x01(\t\x12\r\n\x05\x61lbum\x18\x04 \x01(\t\x12\x0c\n\x04year\x18\x05 \x01(\t\x12\x0c\n\x04rank\x18\x06 \x01(\t\x12\x10\n\x08voter_id\x18\x07 \x01(\t\"0\n\x0f\x43\x61stVoteRequest\x12\x1d\n\x04vote\x18\x01 \x01(\x0b\x32\x0f.boleta.v1.Vote\"i\n\x10\x43\x61stVoteResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0f\n\x07vote_id\x18\x02 \x01(\t\x12\x11\n\tpartition\x18\x03 \x01(\x05\x12\x0e\n\x06offset\x18\x04 \x01(\x03\x12\x0f\n\x07\x63\x61st_at\x18\x05 \x01(\t\"2\n\x10\x43\x61stVotesRequest\x12\x1e\n\x05votes\x18\x01 \x03(\x0b\x32\x0f.boleta.v1.Vote\"4\n\x0e\x46ieldViolation\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"h\n\x08Rejected\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12-\n\nviolations\x18\x04 \x03(\x0b\x32\x19.boleta.v1.FieldViolation\"q\n\nVoteResult\x12/\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x0b\x32\x1b.boleta.v1.CastVoteResponseH\x00\x12\'\n\x08rejected\x18\x02 \x01(\x0b\x32\x13.boleta.v1.RejectedH\x00\x42\t\n\x07outcome\";\n\x11\x43\x61stVotesResponse\x12&\n\x07results\x18\x01 \x03(\x0b\x32\x15.boleta.v1.VoteResult2\x9c\x01\n\rVotingService\x12\x43\n\x08\x43\x61stVote\x12\x1a.boleta.v1.CastVoteRequest\x1a\x1b.boleta.v1.CastVoteResponse\x12\x46\n\tCastVotes\x12\x1b.boleta.v1.CastVotesRequest\x1a\x1c.boleta.v1.CastVotesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cproto/boleta/v1/voting.proto\x12\tboleta.v1\"s\n\x04Vote\x12\x0f\n\x07vote_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontest\x18\x02 \x01(\t\x12\x0c\n\x04\x62\x61nd\x18\x03 \x01(\t\x12\r\n\x05\x61lbum\x18\x04 \x01(\t\x12\x0c\n\x04year\x18\x05 \x01(\t\x12\x0c\n\x04rank\x18\x06 \x01(\t\x12\x10\n\x08voter_id\x18\x07 \x01(\t\"0\n\x0f\x43\x61stVoteRequest\x12\x1d\n\x04vote\x18\x01 \x01(\x0b\x32\x0f.boleta.v1.Vote\"\x91\x01\n\x10\x43\x61stVoteResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0f\n\x07vote_id\x18\x02 \x01(\t\x12\x11\n\tpartition\x18\x03 \x01(\x05\x12\x0e\n\x06offset\x18\x04 \x01(\x03\x12\x0f\n\x07\x63\x61st_at\x18\x05 \x01(\t\x12\x15\n\rtracking_code\x18\x06 \x01(\t\x12\x0f\n\x07receipt\x18\x07 \x01(\t\"2\n\x10\x43\x61stVotesRequest\x12\x1e\n\x05votes\x18\x01 \x03(\x0b\x32\x0f.boleta.v1.Vote\"4\n\x0e\x46ieldViolation\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"h\n\x08Rejected\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12-\n\nviolations\x18\x04 \x03(\x0b\x32\x19.boleta.v1.FieldViolation\"q\n\nVoteResult\x12/\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x0b\x32\x1b.boleta.v1.CastVoteResponseH\x00\x12\'\n\x08rejected\x18\x02 \x01(\x0b\x32\x13.boleta.v1.RejectedH\x00\x42\t\n\x07outcome\"L\n\x11\x43\x61stVotesResponse\x12&\n\x07results\x18\x01 \x03(\x0b\x32\x15.boleta.v1.VoteResult\x12\x0f\n\x07receipt\x18\x02 \x01(\t2\x9c\x01\n\rVotingService\x12\x43\n\x08\x43\x61stVote\x12\x1a.boleta.v1.CastVoteRequest\x1a\x1b.boleta.v1.CastVoteResponse\x12\x46\n\tCastVotes\x12\x1b.boleta.v1.CastVotesRequest\x1a\x1c.boleta.v1.CastVotesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,18 +35,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VOTE']._serialized_end=158
   _globals['_CASTVOTEREQUEST']._serialized_start=160
   _globals['_CASTVOTEREQUEST']._serialized_end=208
-  _globals['_CASTVOTERESPONSE']._serialized_start=210
-  _globals['_CASTVOTERESPONSE']._serialized_end=315
-  _globals['_CASTVOTESREQUEST']._serialized_start=317
-  _globals['_CASTVOTESREQUEST']._serialized_end=367
-  _globals['_FIELDVIOLATION']._serialized_start=369
-  _globals['_FIELDVIOLATION']._serialized_end=421
-  _globals['_REJECTED']._serialized_start=423
-  _globals['_REJECTED']._serialized_end=527
-  _globals['_VOTERESULT']._serialized_start=529
-  _globals['_VOTERESULT']._serialized_end=642
-  _globals['_CASTVOTESRESPONSE']._serialized_start=644
-  _globals['_CASTVOTESRESPONSE']._serialized_end=703
-  _globals['_VOTINGSERVICE']._serialized_start=706
-  _globals['_VOTINGSERVICE']._serialized_end=862
+  _globals['_CASTVOTERESPONSE']._serialized_start=211
+  _globals['_CASTVOTERESPONSE']._serialized_end=356
+  _globals['_CASTVOTESREQUEST']._serialized_start=358
+  _globals['_CASTVOTESREQUEST']._serialized_end=408
+  _globals['_FIELDVIOLATION']._serialized_start=410
+  _globals['_FIELDVIOLATION']._serialized_end=462
+  _globals['_REJECTED']._serialized_start=464
+  _globals['_REJECTED']._serialized_end=568
+  _globals['_VOTERESULT']._serialized_start=570
+  _globals['_VOTERESULT']._serialized_end=683
+  _globals['_CASTVOTESRESPONSE']._serialized_start=685
+  _globals['_CASTVOTESRESPONSE']._serialized_end=761
+  _globals['_VOTINGSERVICE']._serialized_start=764
+  _globals['_VOTINGSERVICE']._serialized_end=920
 # @@protoc_insertion_point(module_scope)

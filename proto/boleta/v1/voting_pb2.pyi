@@ -89,7 +89,7 @@ Global___CastVoteRequest: _TypeAlias = CastVoteRequest  # noqa: Y015
 
 @_typing.final
 class CastVoteResponse(_message.Message):
-    """Where an accepted vote is in the log."""
+    """Where an accepted vote is in the log, and its receipt."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -98,12 +98,28 @@ class CastVoteResponse(_message.Message):
     PARTITION_FIELD_NUMBER: _builtins.int
     OFFSET_FIELD_NUMBER: _builtins.int
     CAST_AT_FIELD_NUMBER: _builtins.int
+    TRACKING_CODE_FIELD_NUMBER: _builtins.int
+    RECEIPT_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     vote_id: _builtins.str
     partition: _builtins.int
     offset: _builtins.int
     cast_at: _builtins.str
     """RFC 3339, UTC, the server's clock."""
+    tracking_code: _builtins.str
+    """The vote's tracking code: lowercase hex of the RFC 6962 leaf hash (SHA-256 of 0x00 and
+    the entry) of the vote's entry on the public board, the tree of its partition
+    (docs/adr/0008-board-entries-and-pseudonyms.md). Find the vote on the board by it.
+    """
+    receipt: _builtins.str
+    """The service's signed promise that the entry is in a signed checkpoint of the
+    partition's board by publish_by, the vote's cast_at plus the service's stated bound
+    (BOLETA_BOARD_PUBLISH_WITHIN_S): a C2SP signed note (c2sp.org/signed-note) by the
+    board's key, whose text is the statement "boleta receipt v1" of this one vote (origin,
+    partition, offset, tracking code, cast_at, publish_by; layout in
+    domain/board/receipt.py). Set in CastVote's reply. In a CastVotes result it is empty:
+    CastVotesResponse.receipt signs the batch's accepted votes at once.
+    """
     def __init__(
         self,
         *,
@@ -112,10 +128,12 @@ class CastVoteResponse(_message.Message):
         partition: _builtins.int = ...,
         offset: _builtins.int = ...,
         cast_at: _builtins.str = ...,
+        tracking_code: _builtins.str = ...,
+        receipt: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cast_at", b"cast_at", "event_id", b"event_id", "offset", b"offset", "partition", b"partition", "vote_id", b"vote_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cast_at", b"cast_at", "event_id", b"event_id", "offset", b"offset", "partition", b"partition", "receipt", b"receipt", "tracking_code", b"tracking_code", "vote_id", b"vote_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -229,16 +247,29 @@ class CastVotesResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     RESULTS_FIELD_NUMBER: _builtins.int
+    RECEIPT_FIELD_NUMBER: _builtins.int
+    receipt: _builtins.str
+    """One signed note (as CastVoteResponse.receipt, one signature) whose text is the
+    statement "boleta receipts v1" over every accepted vote of this call, one line each in
+    the order of the results: partition, offset, tracking code and origin, under the
+    batch's one cast_at and publish_by (domain/board/receipt.py). Empty when no vote was
+    accepted.
+    """
     @_builtins.property
-    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___VoteResult]: ...
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___VoteResult]:
+        """One per vote of the request, in its order. Each accepted result carries its
+        tracking_code; its receipt is empty (the batch's receipt below covers it).
+        """
+
     def __init__(
         self,
         *,
         results: _abc.Iterable[Global___VoteResult] | None = ...,
+        receipt: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt", "results", b"results"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
