@@ -35,7 +35,6 @@ decoded entry again and compares), so one entry value has one byte sequence.
 from __future__ import annotations
 
 import hashlib
-import hmac
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -68,26 +67,41 @@ class BoardEntry(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 
 class Pseudonyms:
-    """The keyed pseudonyms of vote_ids and voters under one board secret."""
+    """The keyed pseudonyms of vote_ids and voters under one board secret.
+
+    HMAC-SHA256 (RFC 2104) written out over SHA-256 states keyed once: the command service
+    computes one pseudonym per vote it accepts, and copying the two keyed states is a third
+    of the cost of ``hmac.new`` per message (the same digests: tests/unit/test_board_entry.py
+    checks them against ``hmac``)."""
 
     def __init__(self, secret: bytes) -> None:
         if len(secret) < MIN_SECRET:
             raise ValueError(f"the board secret is at least {MIN_SECRET} bytes")
-        self._secret = secret
+        block = hashlib.sha256().block_size
+        key = (hashlib.sha256(secret).digest() if len(secret) > block else secret).ljust(
+            block, b"\x00"
+        )
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+        self._vote = VOTE_LABEL + b"\x00"
+        self._voter = VOTER_LABEL + b"\x00"
 
-    def _of(self, label: bytes, *fields: str) -> str:
-        message = bytearray(label + b"\x00")
-        for field in fields:
-            data = field.encode()
-            message += len(data).to_bytes(4, "big") + data
-        digest = hmac.new(self._secret, bytes(message), hashlib.sha256).digest()
-        return digest[:PSEUDONYM_BYTES].hex()
+    def _hmac(self, message: bytes) -> str:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()[:PSEUDONYM_BYTES].hex()
 
     def vote(self, vote_id: str) -> str:
-        return self._of(VOTE_LABEL, vote_id)
+        data = vote_id.encode()
+        return self._hmac(self._vote + len(data).to_bytes(4, "big") + data)
 
     def voter(self, contest: str, voter_id: str) -> str:
-        return self._of(VOTER_LABEL, contest, voter_id)
+        c, v = contest.encode(), voter_id.encode()
+        return self._hmac(
+            self._voter + len(c).to_bytes(4, "big") + c + len(v).to_bytes(4, "big") + v
+        )
 
     def __repr__(self) -> str:
         return "Pseudonyms(<secret>)"

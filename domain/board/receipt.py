@@ -75,6 +75,7 @@ BATCH_HEADER = "boleta receipts v1"
 _MOMENT = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z")
 _LINES = 7
 _MAX_DIGITS = 20  # an offset is a signed 64-bit integer
+_ZERO, _MILLISECOND = timedelta(0), timedelta(milliseconds=1)
 
 
 class MalformedReceipt(MalformedNote):
@@ -98,7 +99,7 @@ def tracking_code(entry: BoardEntry) -> bytes:
 def receipt_for(entry: BoardEntry, *, origin: str, partition: int, bound: timedelta) -> Receipt:
     """The receipt of ``entry`` (in ``partition``, whose board is ``origin``), promising
     it a checkpoint within ``bound`` (positive, whole milliseconds) of its cast_at."""
-    if bound <= timedelta(0) or bound % timedelta(milliseconds=1):
+    if bound <= _ZERO or bound % _MILLISECOND:
         raise ValueError("a receipt's bound is a positive whole number of milliseconds")
     return Receipt(
         origin=origin,
@@ -222,14 +223,18 @@ def batch_receipt_text(receipts: Sequence[Receipt]) -> str:
     and publish_by (layout above)."""
     if not receipts:
         raise MalformedReceipt("a batch receipt has at least one vote")
-    moments = {_moment_lines(receipt) for receipt in receipts}
+    # Written once for the batch (as every receipt's, they would be one text): receipts
+    # whose moments are the same instants at the same UTC offsets.
+    moments = {
+        (r.cast_at, r.publish_by, r.cast_at.utcoffset(), r.publish_by.utcoffset()) for r in receipts
+    }
     if len(moments) != 1:
         raise MalformedReceipt("a batch's receipts share one cast_at and one publish_by")
     votes = []
     for receipt in receipts:
         origin, partition, offset, code = _vote_lines(receipt)
         votes.append(f"{partition} {offset} {code} {origin}")
-    return _statement((BATCH_HEADER, *moments.pop(), *votes))
+    return _statement((BATCH_HEADER, *_moment_lines(receipts[0]), *votes))
 
 
 def parse_batch_receipt(text: str) -> tuple[Receipt, ...]:

@@ -46,6 +46,7 @@ from tests.unit.test_board_entry import vote
 ORIGIN = "boleta.example/votes/p3"
 PSEUDONYMS = Pseudonyms(b"s" * 32)
 CAST_AT = datetime(2026, 12, 7, 1, 19, 0, 123000, tzinfo=UTC)
+MINUS_3 = timezone(timedelta(hours=-3))
 CODE = bytes(range(32))
 SIGNER = NoteSigner.from_text(generate_signer_key("boleta.example/commands"))
 RECEIPT = Receipt(
@@ -172,6 +173,11 @@ def test_a_batch_round_trips_and_a_changed_one_is_refused_or_another(
         [RECEIPT, msgspec.structs.replace(RECEIPT, cast_at=CAST_AT - timedelta(milliseconds=1))],
         [RECEIPT, msgspec.structs.replace(RECEIPT, publish_by=CAST_AT + timedelta(minutes=2))],
         [msgspec.structs.replace(RECEIPT, origin="")],
+        # The same instants, not in UTC: for one receipt of the batch, or for all of them.
+        [RECEIPT, msgspec.structs.replace(RECEIPT, cast_at=CAST_AT.astimezone(MINUS_3))],
+        [msgspec.structs.replace(RECEIPT, publish_by=RECEIPT.publish_by.astimezone(MINUS_3))] * 2,
+        [msgspec.structs.replace(RECEIPT, cast_at=CAST_AT.replace(tzinfo=None))],
+        [msgspec.structs.replace(RECEIPT, cast_at=CAST_AT.replace(microsecond=123456))] * 2,
     ],
 )
 def test_a_batch_without_one_valid_moment_or_vote_has_no_statement(batch: list[Receipt]) -> None:
