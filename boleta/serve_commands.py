@@ -1,11 +1,13 @@
-"""Composition root of the command service: settings -> Kafka log -> handler -> gRPC server."""
+"""Composition root of the command service: settings -> Kafka log, board receipts -> handler
+-> gRPC server."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import structlog
@@ -13,15 +15,19 @@ from grpc_health.v1 import health_pb2
 from prometheus_client import CollectorRegistry, start_http_server
 
 from boleta import aio, logs
+from boleta.board_keys import NoteSigner, sign_receipt, sign_receipts
+from boleta.board_secrets import board_pseudonyms, board_signer, checkpoint_origin
 from boleta.catalog import load_catalog
 from boleta.heap import freeze_startup_objects
 from boleta.settings import Settings
 from commands.handler import CastVoteHandler, utc_now
 from commands.kafka_log import KafkaVoteLog, producer_config
 from commands.metrics import CommandMetrics
+from commands.receipts import Receipts
 from commands.redis_voters import RedisCountedVoters
 from commands.server import SERVICE_NAME, create_server
 from domain import vote_cast_codec
+from domain.board import Receipt
 
 GRACE_S = 10.0
 log = structlog.get_logger("boleta.commands")
@@ -40,6 +46,34 @@ def clock(settings: Settings) -> Callable[[], datetime]:
         return utc_now
     offset = timedelta(milliseconds=settings.clock_offset_ms)
     return lambda: utc_now() + offset
+
+
+class BoardReceiptSigner:
+    """The receipt signer port (commands/ports.py) over the board's key."""
+
+    def __init__(self, signer: NoteSigner) -> None:
+        self._signer = signer
+
+    def sign_receipt(self, receipt: Receipt) -> str:
+        return sign_receipt(self._signer, receipt)
+
+    def sign_receipts(self, receipts: Sequence[Receipt]) -> str:
+        return sign_receipts(self._signer, receipts)
+
+    def __repr__(self) -> str:
+        return f"BoardReceiptSigner({self._signer!r})"  # the public verifier key only
+
+
+def build_receipts(settings: Settings) -> Receipts:
+    """Receipts signed with the board's key, tracking codes under the board's pseudonym
+    secret: both read by reference (boleta/board_secrets.py), as the board worker reads
+    them, so a tracking code is the leaf the board will hold."""
+    return Receipts(
+        board_pseudonyms(settings),
+        partial(checkpoint_origin, settings),
+        timedelta(seconds=settings.board_publish_within_s),
+        BoardReceiptSigner(board_signer(settings)),
+    )
 
 
 def build_vote_log(settings: Settings) -> KafkaVoteLog:
@@ -64,6 +98,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     metrics = CommandMetrics(registry)
     if settings.command_metrics_port:
         start_http_server(settings.command_metrics_port, settings.metrics_host, registry)
+    receipts = build_receipts(settings)  # first: a missing secret stops the start
     vote_log = build_vote_log(settings)
     catalog = load_catalog(settings)
     # One vote per voter: the read model's counted voters, asked only for such contests.
@@ -79,6 +114,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         settings.command_max_inflight,
         clock(settings),
         voters=voters,
+        receipts=receipts,
     )
     address = f"{settings.command_host}:{settings.command_port}"
     server, health = create_server(
@@ -104,6 +140,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         topic=settings.topic,
         tls=bool(settings.command_tls_cert),
         token=bool(settings.command_token),
+        board=settings.board_origin,
         **({"clock_offset_ms": settings.clock_offset_ms} if settings.clock_offset_ms else {}),
     )
     await stop.wait()

@@ -1,6 +1,8 @@
-"""The write side's application service: decide each command, append the accepted ones.
+"""The write side's application service: decide each command, append the accepted ones,
+and (with the board) give each accepted vote its receipt, signed once per call.
 
-It holds no I/O of its own: the vote log, the clock and the id source are passed in.
+It holds no I/O of its own: the vote log, the clock, the id source and the receipt signer
+are passed in.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import UTC, datetime
 import msgspec
 
 from commands.ports import Appended, CountedVoters, VoteLog
+from commands.receipts import Receipts
 from domain import (
     CastVote,
     Catalog,
@@ -24,6 +27,7 @@ from domain import (
     uuid7,
     uuid7_batch,
 )
+from domain.board import Receipt
 
 MAX_BATCH = 1000
 VOTERS_WITHIN_S = 0.05  # how long a vote may wait for the read model's counted voters
@@ -33,6 +37,8 @@ class Accepted(msgspec.Struct, frozen=True, gc=False):
     event: VoteCast
     partition: int
     offset: int
+    # With the board: the vote's receipt (its tracking code and the promise), not signed.
+    receipt: Receipt | None = None
 
 
 Outcome = Accepted | Rejection
@@ -65,8 +71,10 @@ class CastVoteHandler:
         max_inflight: int = 20_000,
         clock: Callable[[], datetime] = utc_now,
         voters: CountedVoters | None = None,
+        receipts: Receipts | None = None,
     ) -> None:
         self._log = log
+        self._receipts = receipts  # None: no board, replies without receipts
         # Asked only when some contest counts one vote per voter: other votes never wait.
         self._voters = voters if catalog is not None and catalog.counts_voters() else None
         self._default_contest = default_contest
@@ -110,6 +118,7 @@ class CastVoteHandler:
             appended = iter(await self._log.append(events, within_s))
         finally:
             self.inflight -= len(events)
+        receipts = self._receipts
         outcomes: list[Outcome] = []
         for decision in decisions:
             if isinstance(decision, Rejection):
@@ -117,10 +126,33 @@ class CastVoteHandler:
                 continue
             result = next(appended)
             if isinstance(result, Appended):
-                outcomes.append(Accepted(decision, result.partition, result.offset))
+                partition, offset = result.partition, result.offset
+                receipt = receipts.receipt(decision, partition, offset) if receipts else None
+                outcomes.append(Accepted(decision, partition, offset, receipt))
             else:
                 outcomes.append(Rejection(result.reason, result.message))
         return outcomes
+
+    async def cast_one(self, command: CastVote, within_s: float) -> tuple[Outcome, str]:
+        """``cast`` of one command, and its receipt as a signed note ("" when it was not
+        accepted, or without the board)."""
+        (outcome,) = await self.cast([command], within_s)
+        if not isinstance(outcome, Accepted) or self._receipts is None or outcome.receipt is None:
+            return outcome, ""
+        return outcome, self._receipts.sign(outcome.receipt)
+
+    async def cast_batch(
+        self, commands: Sequence[CastVote], within_s: float
+    ) -> tuple[list[Outcome], str]:
+        """``cast`` of a batch, and one signed note over the receipts of its accepted votes
+        in the order of the outcomes ("" when none was accepted, or without the board)."""
+        outcomes = await self.cast(commands, within_s)
+        if self._receipts is None:
+            return outcomes, ""
+        receipts = [
+            o.receipt for o in outcomes if isinstance(o, Accepted) and o.receipt is not None
+        ]
+        return outcomes, self._receipts.sign_batch(receipts)
 
     @staticmethod
     async def _already_voted(

@@ -1,5 +1,7 @@
-"""The command side's port to the vote log, and what an append answers: the application
-layer's types, which the Kafka adapter (commands/kafka_log.py) implements."""
+"""The command side's ports: the vote log and what an append answers (the Kafka adapter,
+commands/kafka_log.py, implements it), the counted voters (commands/redis_voters.py) and the
+board's receipt signer (boleta/serve_commands.py wraps the board key, boleta/board_keys.py):
+the application layer's types."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Protocol
 import msgspec
 
 from domain import VoteCast
+from domain.board import Receipt
 
 
 class Appended(msgspec.Struct, frozen=True, gc=False):
@@ -48,3 +51,17 @@ class CountedVoters(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class ReceiptSigner(Protocol):
+    """Signs receipts with the board's key, as C2SP signed notes (the key stays behind this
+    port: only signed text comes out)."""
+
+    def sign_receipt(self, receipt: Receipt) -> str:
+        """One vote's receipt as a signed note ("boleta receipt v1")."""
+        ...
+
+    def sign_receipts(self, receipts: Sequence[Receipt]) -> str:
+        """The receipts of one call's votes, which share one cast_at, as one signed note
+        ("boleta receipts v1", one signature)."""
+        ...

@@ -35,20 +35,26 @@ def rfc3339(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def to_reply(accepted: Accepted) -> voting_pb2.CastVoteResponse:
+def to_reply(accepted: Accepted, receipt: str) -> voting_pb2.CastVoteResponse:
+    """CastVote's reply: the accepted vote and its receipt, a signed note ("" without the
+    board)."""
     reply = voting_pb2.CastVoteResponse()
     fill_reply(reply, accepted)
+    reply.receipt = receipt
     return reply
 
 
 def fill_reply(reply: voting_pb2.CastVoteResponse, accepted: Accepted) -> None:
-    """Set the reply's fields in place: no message is built to be copied into another."""
+    """Set the reply's fields in place: no message is built to be copied into another. The
+    receipt's signed note is the caller's: one vote's, or the batch's beside the results."""
     event = accepted.event
     reply.event_id = event.event_id
     reply.vote_id = event.vote_id
     reply.partition = accepted.partition
     reply.offset = accepted.offset
     reply.cast_at = rfc3339(event.cast_at)
+    if accepted.receipt is not None:
+        reply.tracking_code = accepted.receipt.tracking_code.hex()
 
 
 def fill_rejected(rejected: voting_pb2.Rejected, outcome: Rejection) -> None:
@@ -60,9 +66,11 @@ def fill_rejected(rejected: voting_pb2.Rejected, outcome: Rejection) -> None:
         rejected.violations.add(field=v.field, description=v.description)
 
 
-def to_results(outcomes: Sequence[Outcome]) -> voting_pb2.CastVotesResponse:
-    """One result per vote, in order, each built in place in the response."""
-    response = voting_pb2.CastVotesResponse()
+def to_results(outcomes: Sequence[Outcome], receipt: str) -> voting_pb2.CastVotesResponse:
+    """One result per vote, in order, each built in place in the response, and the signed
+    note over the accepted votes' receipts ("" when none was accepted, or without the
+    board)."""
+    response = voting_pb2.CastVotesResponse(receipt=receipt)
     add = response.results.add
     for outcome in outcomes:
         result = add()
@@ -94,13 +102,14 @@ class VotingService(voting_pb2_grpc.VotingServiceServicer):
             status = invalid_request("vote", "vote is missing; send CastVoteRequest.vote")
             self._metrics.rejected("invalid_argument")
             await context.abort(status.code, status.details, status.trailing_metadata)
-        (outcome,) = await self._handler.cast([to_command(request.vote)], self._within(context))
+        command = to_command(request.vote)
+        outcome, receipt = await self._handler.cast_one(command, self._within(context))
         self._metrics.record([outcome])
         if isinstance(outcome, Rejection):
             status = to_status(outcome)
             await context.abort(status.code, status.details, status.trailing_metadata)
         assert isinstance(outcome, Accepted)
-        return to_reply(outcome)
+        return to_reply(outcome, receipt)
 
     async def CastVotes(
         self,
@@ -115,6 +124,6 @@ class VotingService(voting_pb2_grpc.VotingServiceServicer):
             self._metrics.rejected("invalid_argument", len(request.votes))
             await context.abort(status.code, status.details, status.trailing_metadata)
         commands = [to_command(v) for v in request.votes]
-        outcomes = await self._handler.cast(commands, self._within(context))
+        outcomes, receipt = await self._handler.cast_batch(commands, self._within(context))
         self._metrics.record(outcomes)
-        return to_results(outcomes)
+        return to_results(outcomes, receipt)
