@@ -273,15 +273,30 @@ def cast(
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=1000)] = 500,
     target: Annotated[str | None, typer.Option(help="host:port of the command service")] = None,
+    receipts: Annotated[
+        Path | None,
+        typer.Option(
+            "--receipts",
+            help="Append the service's signed receipts to this file (created when missing), "
+            "for `boleta receipt check FILE`: JSON Lines, one object per reply that accepted "
+            'votes, {"receipt": "<signed note>", "vote_ids": [...]}: the reply\'s receipt '
+            "as sent (a C2SP signed note of a `boleta receipt v1` statement for one vote, "
+            "`boleta receipts v1` for a batch) and the vote_ids it covers, in its order "
+            "(docs/architecture.md, Receipts).",
+        ),
+    ] = None,
 ) -> None:
-    """Cast one vote, or every vote of a file with a progress bar. Exit 1 if any is rejected."""
+    """Cast one vote, or every vote of a file with a progress bar; print each accepted vote's
+    tracking code (its entry's leaf hash on the board). Exit 1 if any is rejected."""
     from boleta import cast_cli, services
 
     settings = _settings()
     address = target or f"{settings.command_host}:{settings.command_port}"
     roots = services.tls_roots(settings)
     if file is not None:
-        code = cast_cli.cast_file(file, address, settings.command_token, batch_size, console, roots)
+        code = cast_cli.cast_file(
+            file, address, settings.command_token, batch_size, console, roots, receipts
+        )
     else:
         missing = [
             n
@@ -296,6 +311,7 @@ def cast(
             settings.command_token,
             console,
             roots,
+            receipts,
             band=band or "",
             album=album or "",
             year=year or "",

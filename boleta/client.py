@@ -14,6 +14,9 @@ from boleta.votefile import SeedVote
 from proto.boleta.v1 import voting_pb2, voting_pb2_grpc
 
 RETRYABLE = {"unavailable", "resource_exhausted"}
+# Called with each reply's accepted votes, in order, and the reply's signed receipt over
+# them ("" from a service without the board).
+OnAccepted = Callable[[list[voting_pb2.CastVoteResponse], str], None]
 
 
 @dataclass
@@ -67,8 +70,10 @@ async def cast_batches(
     timeout_s: float = 30.0,
     on_progress: Callable[[int], None] | None = None,
     concurrency: int = 4,
+    on_accepted: OnAccepted | None = None,
 ) -> CastSummary:
-    """Cast ``votes`` with ``CastVotes``; retry UNAVAILABLE/RESOURCE_EXHAUSTED with the same ids."""
+    """Cast ``votes`` with ``CastVotes``; retry UNAVAILABLE/RESOURCE_EXHAUSTED with the same
+    ids. ``on_accepted`` sees each reply's accepted votes and receipt as it arrives."""
     summary = CastSummary()
     gate = asyncio.Semaphore(concurrency)
 
@@ -90,16 +95,20 @@ async def cast_batches(
                         raise
                     retry = list(pending)
                 else:
+                    accepted = []
                     for vote, result in zip(pending, reply.results, strict=True):
                         if result.HasField("accepted"):
                             summary.accepted += 1
                             summary.acknowledged.append(result.accepted.vote_id)
+                            accepted.append(result.accepted)
                         elif result.rejected.reason in RETRYABLE and attempt + 1 < attempts:
                             retry.append(vote)
                         else:
                             reason = result.rejected.reason
                             summary.rejected[reason] += 1
                             summary.examples.setdefault(reason, result.rejected.message)
+                    if accepted and on_accepted:
+                        on_accepted(accepted, reply.receipt)
                 if on_progress:
                     on_progress(len(pending) - len(retry))
                 if not retry:
