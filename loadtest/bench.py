@@ -40,7 +40,8 @@ from loadtest.report import Figure, Measured, Results
 BATCH_MIN, BATCH_GOAL = 0.35, 0.5  # CastVotes, 1 process: x raw produce
 CPU_PER_EVENT_MAX_US = 20.0  # CastVotes server CPU per vote; tallies worker CPU per event
 ECHO_RATE_MIN, ECHO_CPU_MAX_X = 0.75, 1.3  # CastVote against the echo anchor
-PROJECTION_MIN = 0.7  # catch-up x raw consume+decode (tallies), x raw insert_many (audit)
+PROJECTION_MIN = 0.7  # catch-up x raw consume+decode (tallies, board), x raw insert_many (audit)
+BOARD_CPU_PER_EVENT_MAX_US = 10.0  # the board worker's CPU per event (issue 25)
 E2E_P99_MS = 100.0
 REBUILD_MAX_X = 1.5
 
@@ -129,6 +130,7 @@ class Bench:
             command_metrics_port=0,
             tallies_metrics_port=0,
             audit_metrics_port=0,
+            board_metrics_port=0,
         )
 
     def step(self, what: str) -> None:
@@ -237,6 +239,15 @@ class Bench:
                         cpu_us_per_event=tallies.cpu_us_per_event)  # fmt: skip
         results.ceiling("tallies_cpu", "tallies worker CPU per event", tallies.cpu_us_per_event,
                         "us/event", CPU_PER_EVENT_MAX_US, events=tallies.events,
+                        anchor="raw_consume_decode",
+                        anchor_cpu_us_per_event=raw.cpu_us_per_event)  # fmt: skip
+        self.step(f"board catch-up on the same {count:,} events")
+        board = self.catch_up(ingest, "board", count, proj.board_size(ingest))
+        results.against("board_catch_up", "board catch-up", board.rate, "events/s",
+                        "raw_consume_decode", PROJECTION_MIN, events=count,
+                        cpu_us_per_event=board.cpu_us_per_event)  # fmt: skip
+        results.ceiling("board_cpu", "board worker CPU per event", board.cpu_us_per_event,
+                        "us/event", BOARD_CPU_PER_EVENT_MAX_US, events=board.events,
                         anchor="raw_consume_decode",
                         anchor_cpu_us_per_event=raw.cpu_us_per_event)  # fmt: skip
 

@@ -15,7 +15,7 @@ from pymongo.collection import Collection
 from boleta.settings import Settings
 from domain import vote_cast_codec
 from domain.projection import Delivered, audit_document
-from domain.readmodel import AUDIT_COLLECTION, NEXT, TOTAL, tallies_key
+from domain.readmodel import AUDIT_COLLECTION, NEXT, TOTAL, state_collection, tallies_key
 from loadtest.report import Measured
 from projections.log_reader import end_offsets, replay, replay_consumer
 from projections.mongo_sink import ensure_indexes, stored_state
@@ -101,6 +101,13 @@ def audit_progress(settings: Settings) -> Callable[[], int]:
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(settings.mongo_url)
     db = client[settings.mongo_db]
     return lambda: sum(o + 1 for o in stored_state(db, AUDIT_COLLECTION)[1].values())
+
+
+def board_size(settings: Settings) -> Callable[[], int]:
+    """The entries on the board: its partitions' committed sizes (a few small documents)."""
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(settings.mongo_url)
+    states = client[settings.mongo_db][state_collection()]
+    return lambda: sum(int(d["size"]) for d in states.find({}, {"size": 1}))
 
 
 def audit_documents(settings: Settings) -> int:

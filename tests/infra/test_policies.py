@@ -30,6 +30,18 @@ CREDENTIALS_IN_URL = re.compile(r"://[^/@\s:]+:[^/@\s]+@")
 EXPOSED = {"commands", "queries"}  # reachable from outside the namespace, nothing else
 
 
+def under_a_secret(workload: Doc, container: Doc, path: str) -> bool:
+    """Whether ``path`` is inside a read-only mount of a Secret volume of ``container``."""
+    volumes = workload["spec"]["template"]["spec"].get("volumes", [])
+    secrets = {v["name"] for v in volumes if "secret" in v}
+    return any(
+        m["name"] in secrets
+        and m.get("readOnly") is True
+        and path.startswith(m["mountPath"].rstrip("/") + "/")
+        for m in container.get("volumeMounts", [])
+    )
+
+
 def test_no_secret_values_in_git(docs: list[Doc]) -> None:
     for secret in of_kind(docs, "Secret"):
         assert not secret.get("data"), secret["metadata"]
@@ -39,7 +51,12 @@ def test_no_secret_values_in_git(docs: list[Doc]) -> None:
     for workload in workloads(docs):
         for container in containers(workload):
             for var in container.get("env", []):
-                if SECRET_NAME.search(var["name"]):
+                if var["name"].endswith("_FILE") and "value" in var:
+                    assert under_a_secret(workload, container, var["value"]), (
+                        f"{var['name']}={var['value']}: a file setting names a file of a "
+                        "mounted Secret"
+                    )
+                elif SECRET_NAME.search(var["name"]):
                     assert "value" not in var, f"{var['name']} must come from a secretKeyRef"
     for cm in of_kind(docs, "ConfigMap"):
         for key, value in cm.get("data", {}).items():
@@ -123,7 +140,7 @@ def test_python_processes_share_one_image_with_a_pinned_tag(docs: list[Doc]) -> 
     name, _, tag = images.pop().partition(":")
     assert name == PYTHON_IMAGE
     assert tag not in ("", "latest"), "the overlay must pin a tag"
-    assert len({tuple(c["args"]) for _, c in python_containers(docs)}) == 4
+    assert len({tuple(c["args"]) for _, c in python_containers(docs)}) == 5
     dockerfile = (ROOT / "Dockerfile").read_text()
     user = re.search(r"^USER\s+(\d+)", dockerfile, re.MULTILINE)
     assert user, "the Dockerfile must switch to a numeric non-root USER"

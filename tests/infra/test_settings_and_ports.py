@@ -27,6 +27,7 @@ NEEDS = {
     ("serve", "commands"): {"KAFKA_BOOTSTRAP", "COMMAND_HOST", "METRICS_HOST"},
     ("project", "tallies"): {"KAFKA_BOOTSTRAP", "REDIS_URL", "METRICS_HOST"},
     ("project", "audit"): {"KAFKA_BOOTSTRAP", "MONGO_URL", "METRICS_HOST"},
+    ("project", "board"): {"KAFKA_BOOTSTRAP", "MONGO_URL", "METRICS_HOST"},
     ("serve", "queries"): {"KAFKA_BOOTSTRAP", "REDIS_URL", "MONGO_URL", "QUERY_HOST"},
 }
 NAME = re.compile(r"\bBOLETA_[A-Z0-9_]+\b")
@@ -37,6 +38,7 @@ def ports_of(role: tuple[str, ...], s: boleta_settings.Settings) -> set[int]:
         ("serve", "commands"): {s.command_port, s.command_metrics_port},
         ("project", "tallies"): {s.tallies_metrics_port},
         ("project", "audit"): {s.audit_metrics_port},
+        ("project", "board"): {s.board_metrics_port},
         ("serve", "queries"): {s.query_port},
     }
     return ports[role]
@@ -142,10 +144,10 @@ def test_topics_match_the_code(docs: list[Doc]) -> None:
     votes = topics[s.topic]
     assert votes["partitions"] == s.partitions == 12
     assert votes["config"]["retention.ms"] == -1  # the log is kept forever
-    for name in ("tallies", "audit"):
+    for name in ("tallies", "audit", "board"):
         assert one(docs, "Deployment", name)["spec"]["replicas"] <= votes["partitions"]
     assert not [
         h
         for h in of_kind(docs, "HorizontalPodAutoscaler")
-        if h["spec"]["scaleTargetRef"]["name"] in ("tallies", "audit")
+        if h["spec"]["scaleTargetRef"]["name"] in ("tallies", "audit", "board")
     ]

@@ -47,13 +47,24 @@ FIGURES = {
     "raw_consume_decode",
     "tallies_catch_up",
     "tallies_cpu",
+    "board_catch_up",
+    "board_cpu",
     "raw_insert_many",
     "audit_catch_up",
     "end_to_end",
     "raw_consume_rebuild",
     "rebuild",
 }
-ROLES = {"commands", "commands-1", "commands-2", "tallies", "audit", "e2e-tallies", "e2e-audit"}
+ROLES = {
+    "commands",
+    "commands-1",
+    "commands-2",
+    "tallies",
+    "board",
+    "audit",
+    "e2e-tallies",
+    "e2e-audit",
+}
 CPU_PER_EVENT = {  # figure -> the detail that holds its CPU per vote, call or event
     "raw_produce": "cpu_us_per_event",
     "echo_unary": "server_cpu_us_per_call",
@@ -62,6 +73,7 @@ CPU_PER_EVENT = {  # figure -> the detail that holds its CPU per vote, call or e
     "ingest_unary": "server_cpu_us_per_call",
     "raw_consume_decode": "cpu_us_per_event",
     "tallies_catch_up": "cpu_us_per_event",
+    "board_catch_up": "cpu_us_per_event",
     "audit_catch_up": "cpu_us_per_event",
 }
 
