@@ -176,7 +176,8 @@ async def test_a_voter_counts_once_through_the_service_kafka_and_both_workers(
         m2: None,
     }
     assert voters == {"jury:alice": a1, "jury:bob": b1}
-    # The query API shows the voter and the mark, one vote at a time and in pages.
+    # The audit log's reader (the auditor routes'; the public ones show a pseudonym in place
+    # of the voter) has the voter and the mark, one vote at a time and in pages.
     client: AsyncMongoClient[Doc] = AsyncMongoClient(settings.mongo_url, tz_aware=True)
     try:
         api = MongoVotes(client, settings.mongo_db)
