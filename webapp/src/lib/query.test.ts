@@ -4,12 +4,11 @@ import {
   filtersToForm,
   formToFilters,
   listKey,
-  localInputToRfc3339,
   logQueryToParams,
   parseLogQuery,
-  rfc3339ToLocalInput,
   votesApiParams,
 } from './query'
+import { localInputToRfc3339 } from './time'
 
 describe('parseLogQuery / logQueryToParams', () => {
   it('round-trips filters, cursor, limit and vote', () => {
@@ -51,27 +50,6 @@ describe('listKey', () => {
     const base = parseLogQuery(new URLSearchParams('band=A'))
     expect(listKey({ ...base, vote: 'x' })).toBe(listKey(base))
     expect(listKey({ ...base, cursor: 'c' })).not.toBe(listKey(base))
-  })
-})
-
-describe('datetime-local conversion', () => {
-  it('reads the input as local time and writes UTC', () => {
-    const expected = new Date(2024, 4, 1, 13, 45, 0).toISOString().replace('.000Z', 'Z')
-    expect(localInputToRfc3339('2024-05-01T13:45')).toBe(expected)
-    expect(localInputToRfc3339('2024-05-01T13:45:00')).toBe(expected)
-  })
-
-  it('rejects malformed and impossible dates', () => {
-    expect(localInputToRfc3339('2024-05-01')).toBeNull()
-    expect(localInputToRfc3339('2024-02-31T10:00')).toBeNull()
-    expect(localInputToRfc3339('garbage')).toBeNull()
-  })
-
-  it('round-trips back to a local input value', () => {
-    const iso = localInputToRfc3339('2023-12-31T23:59:58')!
-    expect(rfc3339ToLocalInput(iso)).toBe('2023-12-31T23:59:58')
-    expect(rfc3339ToLocalInput('')).toBe('')
-    expect(rfc3339ToLocalInput('not a date')).toBe('')
   })
 })
 

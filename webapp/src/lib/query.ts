@@ -1,4 +1,5 @@
 // The audit log's URL query <-> filters <-> API parameters.
+import { localInputToRfc3339, rfc3339ToLocalInput } from './time'
 
 export interface VoteFilters {
   /** A contest id; empty: every contest. */
@@ -71,31 +72,6 @@ export function votesApiParams(q: LogQuery): URLSearchParams {
 /** Identifies the list a query shows; the looked-up vote is not part of it. */
 export function listKey(q: LogQuery): string {
   return votesApiParams(q).toString()
-}
-
-function pad(n: number): string {
-  return String(n).padStart(2, '0')
-}
-
-/** A datetime-local value ("2024-05-01T13:45" or with ":SS") read as local time -> RFC 3339 UTC. */
-export function localInputToRfc3339(value: string): string | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$/.exec(value.trim())
-  if (!m) return null
-  const [, y, mo, d, h, mi, s] = m
-  const date = new Date(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? 0))
-  if (Number.isNaN(date.getTime()) || date.getDate() !== Number(d)) return null
-  return date.toISOString().replace('.000Z', 'Z')
-}
-
-/** RFC 3339 -> datetime-local value in local time ("YYYY-MM-DDTHH:mm:ss"); "" if unparseable. */
-export function rfc3339ToLocalInput(value: string): string {
-  if (!value) return ''
-  const date = new Date(value)
-  if (Number.isNaN(date.getTime())) return ''
-  return (
-    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
-    `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
-  )
 }
 
 /** Form values (since/until as datetime-local) -> filters, or the first problem found. */

@@ -80,3 +80,16 @@ export function jsonResponse(status: number, body: unknown): Response {
 export function flush(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0))
 }
+
+/** Runs `fn` with the process's local time zone set to `zone` (Node reads TZ on each use). */
+export function inTimeZone<T>(zone: string, fn: () => T): T {
+  const env = (globalThis as unknown as { process: { env: Record<string, string | undefined> } }).process.env
+  const before = env.TZ
+  env.TZ = zone
+  try {
+    return fn()
+  } finally {
+    if (before === undefined) delete env.TZ
+    else env.TZ = before
+  }
+}
