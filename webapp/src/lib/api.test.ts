@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { ApiError, errorDetail, fetchVote, fetchVotes, getJson, isResults, voteUrl, votesUrl } from './api'
+import { ApiError, errorDetail, errorFields, fetchResultsAsOf, fetchVote, fetchVotes, getJson, isResults, resultsAsOfUrl, voteUrl, votesUrl } from './api'
 
 function jsonResponse(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } })
@@ -13,6 +13,14 @@ describe('urls', () => {
   it('escapes the vote id in the path', () => {
     expect(voteUrl('a/b?c')).toBe('/api/v1/votes/a%2Fb%3Fc')
   })
+  it('asks one contest for its results as of a moment, the moment escaped', () => {
+    expect(resultsAsOfUrl('best-album', '2024-05-01T19:45:00Z')).toBe(
+      '/api/v1/contests/best-album/results?as_of=2024-05-01T19%3A45%3A00Z',
+    )
+    expect(resultsAsOfUrl('a/b', '2024-05-01T21:45:00+02:00')).toBe(
+      '/api/v1/contests/a%2Fb/results?as_of=2024-05-01T21%3A45%3A00%2B02%3A00',
+    )
+  })
 })
 
 describe('errorDetail', () => {
@@ -25,12 +33,31 @@ describe('errorDetail', () => {
       }),
     ).toBe('Validation failed for GET /api/v1/votes (year: Expected `int`; bad cursor)')
   })
+  it('does not repeat a field problem the detail already says (the API names the field in both)', () => {
+    const message = "'yesterday' is not an RFC 3339 date-time; accepted: an RFC 3339 date-time"
+    const body = { status_code: 400, detail: `as_of: ${message}`, extra: [{ key: 'as_of', source: 'query', message }] }
+    expect(errorDetail(400, body)).toBe(`as_of: ${message}`)
+  })
   it('uses detail alone when extra is not a list', () => {
     expect(errorDetail(400, { detail: 'invalid cursor', extra: { cursor: 'x' } })).toBe('invalid cursor')
   })
   it('falls back to the status code', () => {
     expect(errorDetail(502, null)).toBe('The server answered HTTP 502.')
     expect(errorDetail(500, { detail: '' })).toBe('The server answered HTTP 500.')
+  })
+})
+
+describe('errorFields', () => {
+  it('reads each field and its message from extra', () => {
+    const body = { detail: 'x', extra: [{ key: 'as_of', source: 'query', message: 'in the future' }, { message: 'bad' }, 'junk', { key: 'y' }] }
+    expect(errorFields(body)).toEqual([
+      { key: 'as_of', message: 'in the future' },
+      { key: '', message: 'bad' },
+    ])
+  })
+  it('is empty without a list of fields', () => {
+    expect(errorFields(null)).toEqual([])
+    expect(errorFields({ detail: 'x', extra: { cursor: 'x' } })).toEqual([])
   })
 })
 
@@ -49,6 +76,13 @@ describe('getJson', () => {
     const err = await getJson('/x', undefined, fetchImpl).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(ApiError)
     expect(err).toMatchObject({ status: 400, detail: 'since must be RFC 3339' })
+  })
+
+  it("keeps the fields an error answer names", async () => {
+    const body = { status_code: 404, detail: 'as_of: 2099 is in the future', extra: [{ key: 'as_of', source: 'query', message: '2099 is in the future' }] }
+    const err = await fetchResultsAsOf('main', '2099-01-01T00:00:00Z', undefined, async () => jsonResponse(404, body)).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ApiError)
+    expect(err).toMatchObject({ status: 404, detail: 'as_of: 2099 is in the future', fields: [{ key: 'as_of', message: '2099 is in the future' }] })
   })
 
   it('throws ApiError 404 for a missing vote', async () => {

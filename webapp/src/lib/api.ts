@@ -45,7 +45,10 @@ export interface Results {
   lag: number
   /** 'log': read from the log's end offsets; 'worker': the tallies worker's own view. */
   lag_source?: 'log' | 'worker'
+  /** Live: when the tallies were read. As of a moment (`?as_of=`): that moment. */
   as_of: string
+  /** As of a moment: true once no vote cast by then can still reach the log. */
+  final?: boolean
 }
 
 export interface Vote {
@@ -66,16 +69,25 @@ export interface VotesPage {
   next_cursor: string | null
 }
 
+/** One refused input of an error answer: the field and why (with what it accepts). */
+export interface FieldProblem {
+  key: string
+  message: string
+}
+
 /** An HTTP or network failure, with a message fit to show the user. */
 export class ApiError extends Error {
   readonly status: number
   readonly detail: string
+  /** The fields the answer named (its `extra`), if any. */
+  readonly fields: FieldProblem[]
 
-  constructor(status: number, detail: string) {
+  constructor(status: number, detail: string, fields: FieldProblem[] = []) {
     super(detail)
     this.name = 'ApiError'
     this.status = status
     this.detail = detail
+    this.fields = fields
   }
 }
 
@@ -85,22 +97,26 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-/** Turns an error body (Litestar: {status_code, detail, extra}) into one line. */
+/** The fields an error body (Litestar: {status_code, detail, extra}) names in `extra`. */
+export function errorFields(body: unknown): FieldProblem[] {
+  if (!isRecord(body) || !Array.isArray(body.extra)) return []
+  return body.extra
+    .filter(isRecord)
+    .map((e) => ({
+      key: typeof e.key === 'string' ? e.key : '',
+      message: typeof e.message === 'string' ? e.message : '',
+    }))
+    .filter((f) => f.message !== '')
+}
+
+/** Turns an error body into one line: its detail, and each field problem it does not already say. */
 export function errorDetail(status: number, body: unknown): string {
   if (isRecord(body) && typeof body.detail === 'string' && body.detail !== '') {
-    let text = body.detail
-    if (Array.isArray(body.extra)) {
-      const parts = body.extra
-        .filter(isRecord)
-        .map((e) => {
-          const message = typeof e.message === 'string' ? e.message : ''
-          const key = typeof e.key === 'string' ? e.key : ''
-          return key && message ? `${key}: ${message}` : message
-        })
-        .filter((s) => s !== '')
-      if (parts.length > 0) text += ` (${parts.join('; ')})`
-    }
-    return text
+    const detail = body.detail
+    const parts = errorFields(body)
+      .map((f) => (f.key ? `${f.key}: ${f.message}` : f.message))
+      .filter((part) => !detail.includes(part))
+    return parts.length > 0 ? `${detail} (${parts.join('; ')})` : detail
   }
   return `The server answered HTTP ${status}.`
 }
@@ -119,7 +135,7 @@ export async function getJson<T>(url: string, signal?: AbortSignal, fetchImpl: F
   } catch {
     body = null
   }
-  if (!response.ok) throw new ApiError(response.status, errorDetail(response.status, body))
+  if (!response.ok) throw new ApiError(response.status, errorDetail(response.status, body), errorFields(body))
   if (body === null) throw new ApiError(response.status, 'The server sent a response that is not JSON.')
   return body as T
 }
@@ -136,6 +152,11 @@ export function voteUrl(voteId: string): string {
 export const resultsStreamUrl = `${API_BASE}/results/stream`
 export const contestsUrl = `${API_BASE}/contests`
 
+/** One contest's results as of a moment (RFC 3339, passed as given: the API judges it). */
+export function resultsAsOfUrl(contest: string, asOf: string): string {
+  return `${contestsUrl}/${encodeURIComponent(contest)}/results?${new URLSearchParams({ as_of: asOf })}`
+}
+
 /** The stream of one contest's results (the default contest's when none is given). */
 export function contestStreamUrl(contest?: string): string {
   return contest ? `${contestsUrl}/${encodeURIComponent(contest)}/results/stream` : resultsStreamUrl
@@ -143,6 +164,10 @@ export function contestStreamUrl(contest?: string): string {
 
 export function fetchContests(signal?: AbortSignal, fetchImpl?: FetchLike): Promise<ContestList> {
   return getJson<ContestList>(contestsUrl, signal, fetchImpl)
+}
+
+export function fetchResultsAsOf(contest: string, asOf: string, signal?: AbortSignal, fetchImpl?: FetchLike): Promise<Results> {
+  return getJson<Results>(resultsAsOfUrl(contest, asOf), signal, fetchImpl)
 }
 
 export function fetchVotes(params: URLSearchParams, signal?: AbortSignal, fetchImpl?: FetchLike): Promise<VotesPage> {

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { mount } from '@vue/test-utils'
 import ResultsPage from './ResultsPage.vue'
-import { FakeEventSource, flush, jsonResponse, makeResults } from '../test/fakes'
+import { FakeEventSource, flush, inTimeZone, jsonResponse, makeResults } from '../test/fakes'
+import { parseHash } from '../lib/router'
 
 const ONE_CONTEST = {
   default: 'main',
@@ -160,6 +161,145 @@ describe('ResultsPage with several contests', () => {
     await flush()
     await wrapper.find('[data-testid="contest-picker"]').setValue('best-band-ever')
     expect(location.hash).toBe('#/?contest=best-band-ever')
+    wrapper.unmount()
+  })
+})
+
+describe('ResultsPage as of a moment', () => {
+  const MOMENT = '2024-05-01T19:45:00Z'
+  let answers: Record<string, Response>
+
+  beforeEach(() => {
+    answers = {}
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (url: string) => answers[url] ?? jsonResponse(200, ONE_CONTEST)),
+    )
+  })
+
+  function asOfUrl(contest: string, moment: string): string {
+    return `/api/v1/contests/${contest}/results?as_of=${encodeURIComponent(moment)}`
+  }
+
+  function requested(): string[] {
+    return vi.mocked(fetch).mock.calls.map((c) => String(c[0]))
+  }
+
+  it('asks the API once, opens no stream, and shows the moment', async () => {
+    answers[asOfUrl('main', MOMENT)] = jsonResponse(200, makeResults({ contest: 'main', as_of: MOMENT, total: 7, final: true }))
+    const wrapper = inTimeZone('America/Guatemala', () =>
+      mount(ResultsPage, { props: { query: new URLSearchParams(`contest=main&as_of=${MOMENT}`) } }),
+    )
+    expect(FakeEventSource.instances).toHaveLength(0)
+    expect(wrapper.find('[data-testid="results-loading"]').exists()).toBe(true)
+    await flush()
+    expect(requested()).toContain(asOfUrl('main', MOMENT))
+    expect(wrapper.find('[data-testid="total"]').text()).toBe('7')
+    const shown = wrapper.find('[data-testid="as-of-shown"]')
+    expect(shown.find('time').attributes('datetime')).toBe(MOMENT)
+    expect(shown.text()).toContain(MOMENT)
+    expect(shown.text()).toContain('final')
+    expect(wrapper.find('[data-testid="as-of-badge"]').text()).toBe('not live')
+    expect(wrapper.find('[data-testid="live-status"]').exists()).toBe(false)
+    // The control shows the moment in local time (the browser drops the :00 seconds).
+    expect(wrapper.find<HTMLInputElement>('[data-testid="as-of-input"]').element.value).toBe('2024-05-01T13:45')
+    wrapper.unmount()
+  })
+
+  it("asks the default contest's results once the list names it", async () => {
+    answers[asOfUrl('main', MOMENT)] = jsonResponse(200, makeResults({ as_of: MOMENT, total: 3 }))
+    const wrapper = mount(ResultsPage, { props: { query: new URLSearchParams(`as_of=${MOMENT}`) } })
+    await flush()
+    await flush()
+    expect(requested()).toEqual(['/api/v1/contests', asOfUrl('main', MOMENT)])
+    expect(wrapper.find('[data-testid="total"]').text()).toBe('3')
+    wrapper.unmount()
+  })
+
+  it('puts the local moment, in UTC, and the contest in the address', async () => {
+    const wrapper = mount(ResultsPage, { props: { query: new URLSearchParams() } })
+    await flush()
+    expect(wrapper.find('[data-testid="as-of-live"]').exists()).toBe(false)
+    inTimeZone('America/Guatemala', () => {
+      void wrapper.find('[data-testid="as-of-input"]').setValue('2024-05-01T13:45:00')
+      void wrapper.find('[data-testid="as-of-form"]').trigger('submit')
+    })
+    const query = parseHash(location.hash).query
+    expect(query.get('as_of')).toBe(MOMENT)
+    expect(query.get('contest')).toBe('main')
+    wrapper.unmount()
+  })
+
+  it('asks for a moment before sending an empty one', async () => {
+    location.hash = '#/'
+    const wrapper = mount(ResultsPage, { props: { query: new URLSearchParams() } })
+    await wrapper.find('[data-testid="as-of-form"]').trigger('submit')
+    expect(wrapper.find('[data-testid="as-of-input-error"]').text()).toBe('Enter a date and time.')
+    expect(wrapper.find('[data-testid="as-of-input"]').attributes('aria-invalid')).toBe('true')
+    expect(location.hash).toBe('#/')
+    wrapper.unmount()
+  })
+
+  it('goes back to live results, keeping the contest', async () => {
+    answers[asOfUrl('main', MOMENT)] = jsonResponse(200, makeResults({ as_of: MOMENT }))
+    const wrapper = mount(ResultsPage, { props: { query: new URLSearchParams(`contest=main&as_of=${MOMENT}`) } })
+    await flush()
+    await wrapper.find('[data-testid="as-of-live"]').trigger('click')
+    expect(location.hash).toBe('#/?contest=main')
+    await wrapper.setProps({ query: new URLSearchParams('contest=main') })
+    expect(source().url).toBe('/api/v1/contests/main/results/stream')
+    expect(wrapper.find('[data-testid="as-of-shown"]').exists()).toBe(false)
+    expect(wrapper.find('[data-testid="as-of-live"]').exists()).toBe(false)
+    wrapper.unmount()
+  })
+
+  it('shows a 400 with the refused field, never a blank page', async () => {
+    const message = "'yesterday' is not an RFC 3339 date-time; accepted: an RFC 3339 date-time with a time zone"
+    answers[asOfUrl('main', 'yesterday')] = jsonResponse(400, {
+      status_code: 400,
+      detail: `as_of: ${message}`,
+      extra: [{ key: 'as_of', source: 'query', message }],
+    })
+    const wrapper = mount(ResultsPage, { props: { query: new URLSearchParams('contest=main&as_of=yesterday') } })
+    await flush()
+    const error = wrapper.find('[data-testid="as-of-error"]')
+    expect(error.attributes('role')).toBe('alert')
+    expect(error.text()).toContain('The server refused the moment yesterday.')
+    expect(error.find('li').text()).toBe(`as_of: ${message}`)
+    expect(error.find('[data-testid="as-of-retry"]').exists()).toBe(false)
+    expect(wrapper.find('[data-testid="total"]').exists()).toBe(false)
+    expect(wrapper.find('[data-testid="as-of-live"]').exists()).toBe(true)
+    wrapper.unmount()
+  })
+
+  it('says a future moment has not come yet (404)', async () => {
+    const future = '2099-01-01T00:00:00Z'
+    const message = '2099-01-01T00:00:00+00:00 is in the future (now 2026-12-07T04:32:27+00:00)'
+    answers[asOfUrl('main', future)] = jsonResponse(404, {
+      status_code: 404,
+      detail: `as_of: ${message}`,
+      extra: [{ key: 'as_of', source: 'query', message }],
+    })
+    const wrapper = mount(ResultsPage, { props: { query: new URLSearchParams(`contest=main&as_of=${future}`) } })
+    await flush()
+    const error = wrapper.find('[data-testid="as-of-error"]')
+    expect(error.text()).toContain('that moment has not come')
+    expect(error.text()).toContain(message)
+    wrapper.unmount()
+  })
+
+  it('says when the log cannot be read (503), and tries again on request', async () => {
+    answers[asOfUrl('main', MOMENT)] = jsonResponse(503, { status_code: 503, detail: 'the log (Kafka) could not be read' })
+    const wrapper = mount(ResultsPage, { props: { query: new URLSearchParams(`contest=main&as_of=${MOMENT}`) } })
+    await flush()
+    const error = wrapper.find('[data-testid="as-of-error"]')
+    expect(error.text()).toContain('cannot be computed right now')
+    expect(error.text()).toContain('the log (Kafka) could not be read')
+    answers[asOfUrl('main', MOMENT)] = jsonResponse(200, makeResults({ as_of: MOMENT, total: 4 }))
+    await error.find('[data-testid="as-of-retry"]').trigger('click')
+    await flush()
+    expect(wrapper.find('[data-testid="as-of-error"]').exists()).toBe(false)
+    expect(wrapper.find('[data-testid="total"]').text()).toBe('4')
     wrapper.unmount()
   })
 })
