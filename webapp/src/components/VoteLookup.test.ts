@@ -52,4 +52,27 @@ describe('VoteLookup', () => {
     await flush()
     expect(wrapper.find('[data-testid="vote-error"]').text()).toBe('vote_id must be a UUID')
   })
+
+  it("marks a superseded vote and offers its voter's counted vote", async () => {
+    const counted = makeVote(1)
+    const later = makeVote(2, { superseded_by: counted.vote_id, voter: '3f9a0c1be27d4c58a6f1d2e3b4c5d6e7' })
+    fetchMock.mockResolvedValue(jsonResponse(200, later))
+    const wrapper = mount(VoteLookup, { props: { voteId: later.vote_id } })
+    await flush()
+    const mark = wrapper.find('[data-testid="vote-detail"] [data-testid="superseded"]')
+    expect(mark.text()).toContain('superseded — not counted')
+    expect(mark.text()).toContain(counted.vote_id)
+    expect(wrapper.find('[data-testid="vote-detail"]').text()).toContain('Voter (pseudonym)')
+    await mark.find('[data-testid="counted-vote"]').trigger('click')
+    expect(wrapper.emitted('lookup')).toEqual([[counted.vote_id]])
+
+    // The counted vote itself: no mark, and no voter row for a vote that names none.
+    fetchMock.mockResolvedValue(jsonResponse(200, counted))
+    await wrapper.setProps({ voteId: counted.vote_id })
+    await flush()
+    const detail = wrapper.find('[data-testid="vote-detail"]')
+    expect(detail.text()).toContain(counted.vote_id)
+    expect(detail.find('[data-testid="superseded"]').exists()).toBe(false)
+    expect(detail.text()).not.toContain('Voter')
+  })
 })

@@ -62,6 +62,10 @@ export interface Vote {
   cast_at: string
   partition: number
   offset: number
+  /** A keyed pseudonym of the voter (32 hex characters), or null: never the voter's id. */
+  voter?: string | null
+  /** One vote per voter: the voter's counted vote, when this later one is not counted. */
+  superseded_by?: string | null
 }
 
 export interface VotesPage {

@@ -119,4 +119,49 @@ describe('AuditLogPage', () => {
     expect(requestedUrls().filter((u) => u.startsWith('/api/v1/votes?'))).toHaveLength(1)
     expect(wrapper.find('[data-testid="vote-detail"]').text()).toContain(makeVote(7).vote_id)
   })
+
+  it('marks a superseded vote as not counted and shows the counted one on request', async () => {
+    const counted = makeVote(1)
+    const later = makeVote(2, { superseded_by: counted.vote_id })
+    fetchMock.mockImplementation(async (url: string) =>
+      url.includes('/votes/')
+        ? jsonResponse(200, counted)
+        : jsonResponse(200, { votes: [later, counted], next_cursor: null }),
+    )
+    const wrapper = mountAt('')
+    await flush()
+    const [laterRow, countedRow] = wrapper.findAll('[data-testid="vote-row"]')
+    const mark = laterRow!.find('[data-testid="superseded"]')
+    expect(mark.text()).toContain('superseded — not counted')
+    const link = mark.find('[data-testid="counted-vote"]')
+    expect(link.text()).toBe('0191f0a2…')
+    expect(link.attributes('title')).toBe(counted.vote_id)
+    expect(link.attributes('aria-label')).toBe(`Show the counted vote ${counted.vote_id}`)
+    expect(countedRow!.find('[data-testid="superseded"]').exists()).toBe(false)
+    // No vote here names a voter: no voter column.
+    expect(wrapper.find('[data-testid="voter"]').exists()).toBe(false)
+    expect(wrapper.text()).not.toContain('Voter')
+
+    await link.trigger('click')
+    expect(parseHash(location.hash).query.get('vote')).toBe(counted.vote_id)
+  })
+
+  it("names voters by their pseudonym, never by an id the API may still send", async () => {
+    const pseudonym = '3f9a0c1be27d4c58a6f1d2e3b4c5d6e7'
+    // Until the API stops sending voter_id, the page must not show it.
+    const vote = { ...makeVote(1, { voter: pseudonym }), voter_id: 'alice@example.org' }
+    fetchMock.mockImplementation(async (url: string) =>
+      url.includes('/votes/') ? jsonResponse(200, vote) : jsonResponse(200, { votes: [vote, makeVote(2)], next_cursor: null }),
+    )
+    const wrapper = mountAt(`vote=${vote.vote_id}`)
+    await flush()
+    expect(wrapper.find('th:last-child').text()).toBe('Voter (pseudonym)')
+    const [named, unnamed] = wrapper.findAll('[data-testid="vote-row"]')
+    const voter = named!.find('[data-testid="voter"]')
+    expect(voter.text()).toBe('3f9a0c1b…')
+    expect(voter.attributes('title')).toBe(pseudonym)
+    expect(unnamed!.find('[data-testid="voter"]').text()).toBe('none')
+    expect(wrapper.find('[data-testid="vote-detail"] [data-testid="voter"]').text()).toBe(pseudonym)
+    expect(wrapper.html()).not.toContain('alice')
+  })
 })
