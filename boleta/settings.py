@@ -18,6 +18,12 @@ PREFIX = "BOLETA_"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The command service's wait for room in a full producer queue (commands.kafka_log).
 QUEUE_WAIT_MS = 1_000
+# The local stack runs one Kafka node, or three as production does (a quorum of three,
+# replication factor 3, min.insync.replicas 2). Node n (from 1) listens on the bootstrap's
+# port + KAFKA_NODE_PORT_STEP * (n - 1) and its controller on kafka_controller_port + the
+# same: 9092/9093, 9192/9193, 9292/9293 by default, clear of the metrics ports (9100-9103).
+KAFKA_NODE_COUNTS = (1, 3)
+KAFKA_NODE_PORT_STEP = 100
 
 T = TypeVar("T")
 
@@ -39,7 +45,8 @@ class Settings:
     cache_dir: Path = field(default_factory=_default_cache_dir)
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_controller_port: int = 9093
-    kafka_heap: str = "512m"
+    kafka_heap: str = "512m"  # per node
+    kafka_nodes: int = 1  # the local stack's Kafka nodes: 1 or 3 (KAFKA_NODE_COUNTS)
     redis_url: str = "redis://127.0.0.1:6379/0"
     mongo_url: str = "mongodb://127.0.0.1:27017/"
     mongo_db: str = "boleta"
@@ -129,6 +136,22 @@ class Settings:
     @property
     def kafka_host_port(self) -> tuple[str, int]:
         return _host_port(self.kafka_bootstrap.split(",")[0], "BOLETA_KAFKA_BOOTSTRAP", 9092)
+
+    @property
+    def kafka_node_ports(self) -> list[tuple[int, int]]:
+        """(client port, controller port) of each local Kafka node, node 1 first."""
+        _, port = self.kafka_host_port
+        step = KAFKA_NODE_PORT_STEP
+        return [
+            (port + step * n, self.kafka_controller_port + step * n)
+            for n in range(self.kafka_nodes)
+        ]
+
+    @property
+    def kafka_node_bootstrap(self) -> str:
+        """Every local Kafka node's client address, comma-separated."""
+        host, _ = self.kafka_host_port
+        return ",".join(f"{host}:{port}" for port, _ in self.kafka_node_ports)
 
     @property
     def redis_host_port(self) -> tuple[str, int]:
@@ -233,6 +256,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     if settings.partitions < 1:
         raise SettingsError(f"BOLETA_PARTITIONS={settings.partitions}: must be at least 1")
     settings.kafka_host_port  # noqa: B018 - validates the bootstrap address early
+    settings = _with_kafka_nodes(settings)
     if bool(settings.command_tls_cert) != bool(settings.command_tls_key):
         raise SettingsError(
             "BOLETA_COMMAND_TLS_CERT and BOLETA_COMMAND_TLS_KEY go together: set both "
@@ -245,6 +269,31 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     if not (settings.tallies_tag.startswith("{") and settings.tallies_tag.endswith("}")):
         raise SettingsError(
             f"BOLETA_TALLIES_TAG={settings.tallies_tag!r}: must be a hash tag like {{tallies}}"
+        )
+    return settings
+
+
+def _with_kafka_nodes(settings: Settings) -> Settings:
+    """Check BOLETA_KAFKA_NODES; with several nodes, the bootstrap lists every one of them
+    (given the first node's address alone, the others are added), so a client reaches the
+    cluster whichever node is down."""
+    if settings.kafka_nodes not in KAFKA_NODE_COUNTS:
+        raise SettingsError(
+            f"BOLETA_KAFKA_NODES={settings.kafka_nodes}: the local stack runs 1 Kafka node or "
+            "3 (a quorum of three with replication factor 3, as in production)"
+        )
+    if settings.kafka_nodes == 1:
+        return settings
+    given = [a.strip() for a in settings.kafka_bootstrap.split(",") if a.strip()]
+    every = settings.kafka_node_bootstrap
+    if len(given) == 1:
+        return settings.replace(kafka_bootstrap=every)
+    if ",".join(given) != every:
+        raise SettingsError(
+            f"BOLETA_KAFKA_BOOTSTRAP={settings.kafka_bootstrap!r}: with "
+            f"BOLETA_KAFKA_NODES={settings.kafka_nodes}, node n listens on the first node's "
+            f"port + {KAFKA_NODE_PORT_STEP} * (n - 1); give the first node's address alone "
+            f"or every node's: {every}"
         )
     return settings
 

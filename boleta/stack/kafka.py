@@ -1,4 +1,5 @@
-"""Apache Kafka in KRaft mode, one combined broker + controller node, run from Maven jars."""
+"""Apache Kafka in KRaft mode, run from Maven jars: one combined broker + controller node,
+or three (BOLETA_KAFKA_NODES=3) whose controller quorum is all three, as in production."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import shutil
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from string import Template
 
@@ -60,14 +62,47 @@ def install(settings: Settings) -> Path:
     return lib
 
 
-def process(settings: Settings) -> ManagedProcess:
+def nodes(settings: Settings) -> range:
+    """The local cluster's node ids: 1 to BOLETA_KAFKA_NODES."""
+    return range(1, settings.kafka_nodes + 1)
+
+
+def node_home(settings: Settings, node: int = 1) -> Path:
+    """A node's config and data directory: ``home/kafka`` alone, ``home/kafka/node-N`` of
+    several."""
+    home = settings.home / "kafka"
+    return home if settings.kafka_nodes == 1 else home / f"node-{node}"
+
+
+def node_name(settings: Settings, node: int = 1) -> str:
+    return "kafka" if settings.kafka_nodes == 1 else f"kafka-{node}"
+
+
+def node_address(settings: Settings, node: int = 1) -> tuple[str, int, int]:
+    """(host, client port, controller port) of a node (see KAFKA_NODE_PORT_STEP)."""
+    host, _ = settings.kafka_host_port
+    port, controller_port = settings.kafka_node_ports[node - 1]
+    return host, port, controller_port
+
+
+def replication(settings: Settings) -> tuple[int, int]:
+    """(replication factor, min.insync.replicas) of every topic: (1, 1) on one node; on
+    three, production's (3, 2): acks=all waits for two copies and survives one node down."""
+    return (1, 1) if settings.kafka_nodes == 1 else (3, 2)
+
+
+def process(settings: Settings, node: int = 1) -> ManagedProcess:
     return ManagedProcess(
-        "kafka",
+        node_name(settings, node),
         settings.home / "run",
         settings.home / "logs",
-        markers=(str(settings.home / "kafka" / "server.properties"),),
+        markers=(str(node_home(settings, node) / "server.properties"),),
         settings=("BOLETA_KAFKA_BOOTSTRAP", "BOLETA_KAFKA_CONTROLLER_PORT"),
     )
+
+
+def processes(settings: Settings) -> list[ManagedProcess]:
+    return [process(settings, node) for node in nodes(settings)]
 
 
 def _java(settings: Settings, main: str, *args: str) -> list[str]:
@@ -96,23 +131,47 @@ class Listener:
     advertised: str
 
 
-def _write_config(settings: Settings, listeners: Sequence[Listener] = ()) -> Path:
-    host, port = settings.kafka_host_port
-    home = settings.home / "kafka"
+def render_config(settings: Settings, node: int = 1, listeners: Sequence[Listener] = ()) -> str:
+    """A node's server.properties: one node with a quorum of itself, or one of several whose
+    controller quorum is all of them (static voters)."""
+    host, port, controller_port = node_address(settings, node)
+    if settings.kafka_nodes == 1:
+        quorum = f"controller.quorum.bootstrap.servers={host}:{controller_port}"
+    else:
+        voters = ",".join(f"{n}@{host}:{node_address(settings, n)[2]}" for n in nodes(settings))
+        quorum = f"controller.quorum.voters={voters}"
+    assert not listeners or settings.kafka_nodes == 1, "extra listeners need a single node"
+    replicas, min_isr = replication(settings)
+    return Template((KAFKA_DIR / "server.properties.template").read_text()).substitute(
+        node_id=node,
+        quorum=quorum,
+        host=host,
+        port=port,
+        controller_port=controller_port,
+        log_dirs=node_home(settings, node) / "data",
+        partitions=settings.partitions,
+        replicas=replicas,
+        min_isr=min_isr,
+        extra_listeners="".join(f",{x.name}://{host}:{x.port}" for x in listeners),
+        extra_advertised="".join(f",{x.name}://{x.advertised}" for x in listeners),
+        extra_protocols="".join(f",{x.name}:PLAINTEXT" for x in listeners),
+    )
+
+
+def broker_properties(
+    settings: Settings, node: int = 1, listeners: Sequence[Listener] = ()
+) -> dict[str, str]:
+    """A node's configuration as Kafka reads it (the rendered server.properties)."""
+    lines = render_config(settings, node, listeners).splitlines()
+    pairs = (line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def _write_config(settings: Settings, listeners: Sequence[Listener] = (), node: int = 1) -> Path:
+    home = node_home(settings, node)
     home.mkdir(parents=True, exist_ok=True)
     config = home / "server.properties"
-    config.write_text(
-        Template((KAFKA_DIR / "server.properties.template").read_text()).substitute(
-            host=host,
-            port=port,
-            controller_port=settings.kafka_controller_port,
-            log_dirs=home / "data",
-            partitions=settings.partitions,
-            extra_listeners="".join(f",{x.name}://{host}:{x.port}" for x in listeners),
-            extra_advertised="".join(f",{x.name}://{x.advertised}" for x in listeners),
-            extra_protocols="".join(f",{x.name}:PLAINTEXT" for x in listeners),
-        )
-    )
+    config.write_text(render_config(settings, node, listeners))
     return config
 
 
@@ -126,37 +185,60 @@ def new_cluster_id() -> str:
             return candidate
 
 
-def format_storage(settings: Settings, config: Path, cluster_id: str) -> None:
-    """Format the KRaft log directories once. The id is passed as ``--cluster-id=ID`` so
-    that no id, whatever it starts with, can be read as an option."""
+def format_storage(settings: Settings, config: Path, cluster_id: str, node: int = 1) -> None:
+    """Format a node's KRaft log directories once. The id is passed as ``--cluster-id=ID``
+    so that no id, whatever it starts with, can be read as an option. One node makes a
+    quorum of itself (``--standalone``); several name their voters in the config."""
+    alone = ["--standalone"] if settings.kafka_nodes == 1 else []
     run_step(
-        "formatting Kafka's storage",
+        f"formatting Kafka's storage{'' if settings.kafka_nodes == 1 else f' (node {node})'}",
         _java(
             settings,
             "kafka.tools.StorageTool",
             "format",
-            "--standalone",
+            *alone,
             f"--cluster-id={cluster_id}",
             "-c",
             str(config),
         ),
-        log=settings.home / "logs" / "kafka-format.log",
+        log=settings.home / "logs" / f"{node_name(settings, node)}-format.log",
     )
+
+
+def _cluster_id(settings: Settings) -> str:
+    """The id a formatted node of the cluster already has, or a new one."""
+    for node in nodes(settings):
+        meta = node_home(settings, node) / "data" / "meta.properties"
+        if meta.exists():
+            for line in meta.read_text().splitlines():
+                if line.startswith("cluster.id="):
+                    return line.split("=", 1)[1].strip()
+    return new_cluster_id()
 
 
 def start(settings: Settings, listeners: Sequence[Listener] = ()) -> None:
-    host, port = settings.kafka_host_port
-    ensure_port_free("Kafka", host, port, "BOLETA_KAFKA_BOOTSTRAP")
-    ensure_port_free(
-        "Kafka's controller", host, settings.kafka_controller_port, "BOLETA_KAFKA_CONTROLLER_PORT"
-    )
+    """Start every node that is not running, each formatted first if it never was (one
+    after another: the formatting steps report progress on one console)."""
+    install(settings)
+    cluster_id = _cluster_id(settings)
+    for node in nodes(settings):
+        if process(settings, node).pid() is None:
+            _start_node(settings, node, cluster_id, listeners)
+
+
+def _start_node(
+    settings: Settings, node: int, cluster_id: str, listeners: Sequence[Listener]
+) -> None:
+    host, port, controller_port = node_address(settings, node)
+    name = node_name(settings, node)
+    ensure_port_free(name, host, port, "BOLETA_KAFKA_BOOTSTRAP")
+    ensure_port_free(f"{name}'s controller", host, controller_port, "BOLETA_KAFKA_CONTROLLER_PORT")
     for listener in listeners:
         ensure_port_free(f"Kafka's {listener.name} listener", host, listener.port, "its port")
-    install(settings)
-    config = _write_config(settings, listeners)
-    if not (settings.home / "kafka" / "data" / "meta.properties").exists():
-        format_storage(settings, config, new_cluster_id())
-    process(settings).start(_java(settings, MAIN_CLASS, str(config)))
+    config = _write_config(settings, listeners, node)
+    if not (node_home(settings, node) / "data" / "meta.properties").exists():
+        format_storage(settings, config, cluster_id, node)
+    process(settings, node).start(_java(settings, MAIN_CLASS, str(config)))
 
 
 def admin(settings: Settings, quiet: bool = False) -> AdminClient:
@@ -170,28 +252,57 @@ def admin(settings: Settings, quiet: bool = False) -> AdminClient:
 
 
 def ready(settings: Settings) -> bool:
-    """The broker answers a DescribeCluster request and has a controller."""
-    client = admin(settings, quiet=True)  # must outlive the future, or librdkafka destroys it
+    """Every node answers a DescribeCluster request, is registered, and there is a
+    controller."""
+    return all(node_ready(settings, node) for node in nodes(settings))
+
+
+def node_ready(settings: Settings, node: int = 1) -> bool:
+    """The node answers a DescribeCluster request (asked of it alone), the cluster has a
+    controller, and the node is one of the cluster's brokers."""
+    host, port, _ = node_address(settings, node)
+    one = settings.replace(kafka_bootstrap=f"{host}:{port}")
+    client = admin(one, quiet=True)  # must outlive the future, or librdkafka destroys it
     try:
         cluster = client.describe_cluster(request_timeout=3).result(timeout=5)
     except (KafkaException, TimeoutError, RuntimeError):
         return False
-    return bool(cluster.nodes) and cluster.controller is not None
+    return cluster.controller is not None and node in {n.id for n in cluster.nodes}
 
 
 def wait_ready(settings: Settings) -> None:
-    process(settings).wait_ready(lambda: ready(settings), settings.ready_timeout_s, "Kafka")
+    for node in nodes(settings):
+        process(settings, node).wait_ready(
+            partial(node_ready, settings, node),
+            settings.ready_timeout_s,
+            node_name(settings, node),
+        )
+
+
+def topic_config(settings: Settings) -> dict[str, str]:
+    """The vote topics' configuration: kept forever, and as many in-sync copies as the
+    cluster's size allows before a write is confirmed; never an unclean leader."""
+    _, min_isr = replication(settings)
+    return {
+        "retention.ms": "-1",
+        "retention.bytes": "-1",
+        "min.insync.replicas": str(min_isr),
+        "unclean.leader.election.enable": "false",
+    }
 
 
 def create_topics(settings: Settings, partitions: int | None = None, *names: str) -> None:
-    """Create the vote topics (idempotent). ``votes`` keeps every event forever."""
+    """Create the vote topics (idempotent) with ``topic_config``: ``votes`` keeps every
+    event forever, on every node of a replicated cluster."""
     parts = partitions or settings.partitions
-    infinite = {"retention.ms": "-1", "retention.bytes": "-1"}
+    replicas, _ = replication(settings)
     wanted = names or (settings.topic, settings.dlq_topic)
     client = admin(settings)
     existing = set(client.list_topics(timeout=10).topics)
     new = [
-        NewTopic(n, num_partitions=parts, replication_factor=1, config=infinite)
+        NewTopic(
+            n, num_partitions=parts, replication_factor=replicas, config=topic_config(settings)
+        )
         for n in wanted
         if n not in existing
     ]

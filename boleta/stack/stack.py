@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from types import ModuleType
 
 from boleta.settings import Settings
@@ -33,6 +34,8 @@ class ServiceStatus:
 
 
 def address(settings: Settings, name: str) -> str:
+    if name == "kafka":
+        return settings.kafka_node_bootstrap
     host, port = {
         "kafka": settings.kafka_host_port,
         "redis": settings.redis_host_port,
@@ -46,6 +49,11 @@ def _process(settings: Settings, name: str) -> ManagedProcess:
     return proc
 
 
+def _processes(settings: Settings, name: str) -> list[ManagedProcess]:
+    """A service's processes: one each, one per node for Kafka."""
+    return kafka.processes(settings) if name == "kafka" else [_process(settings, name)]
+
+
 def install(settings: Settings) -> None:
     """Fetch Kafka's jars and build FerretDB and Toxiproxy (the chaos suite's network
     faults) if the cache lacks them (Redis comes from apt)."""
@@ -56,10 +64,10 @@ def install(settings: Settings) -> None:
 
 def _up_one(settings: Settings, name: str) -> str:
     module = SERVICES[name]
-    if _process(settings, name).pid() is not None:
+    if all(p.pid() is not None for p in _processes(settings, name)):
         module.wait_ready(settings)
         return "already running"
-    module.start(settings)
+    module.start(settings)  # Kafka: the nodes that are not running
     module.wait_ready(settings)
     if name == "kafka":
         kafka.create_topics(settings)
@@ -92,18 +100,46 @@ def up(
 
 
 def down(settings: Settings) -> dict[str, bool]:
-    """Stop every service we started; True for those that were running."""
-    with ThreadPoolExecutor(len(SERVICES)) as pool:
-        futures = {name: pool.submit(_process(settings, name).stop) for name in SERVICES}
+    """Stop every service we started (each Kafka node); True for those that were running."""
+    procs = [p for name in SERVICES for p in _processes(settings, name)]
+    with ThreadPoolExecutor(len(procs)) as pool:
+        futures = {p.name: pool.submit(p.stop) for p in procs}
         return {name: f.result() for name, f in futures.items()}
 
 
-def status(settings: Settings) -> list[ServiceStatus]:
-    result = []
+def _checks(settings: Settings) -> list[tuple[str, str, ManagedProcess, Callable[[], bool]]]:
+    """(name, address, process, readiness check) of each process of the stack."""
+    found: list[tuple[str, str, ManagedProcess, Callable[[], bool]]] = []
     for name, module in SERVICES.items():
-        pid = _process(settings, name).pid()
-        ok = bool(module.ready(settings)) if pid is not None else False
-        addr = address(settings, name)
+        if name != "kafka":
+            found.append(
+                (
+                    name,
+                    address(settings, name),
+                    _process(settings, name),
+                    partial(module.ready, settings),
+                )
+            )
+            continue
+        for node in kafka.nodes(settings):
+            host, port, _ = kafka.node_address(settings, node)
+            found.append(
+                (
+                    kafka.node_name(settings, node),
+                    f"{host}:{port}",
+                    kafka.process(settings, node),
+                    partial(kafka.node_ready, settings, node),
+                )
+            )
+    return found
+
+
+def status(settings: Settings) -> list[ServiceStatus]:
+    """One line per process: each Kafka node has its own."""
+    result = []
+    for name, addr, process, ready in _checks(settings):
+        pid = process.pid()
+        ok = bool(ready()) if pid is not None else False
         host, port = addr.rsplit(":", 1)
         if pid is None and port_open(host, int(port)):
             detail = f"port {port} is held by a process boleta did not start"
@@ -116,5 +152,6 @@ def status(settings: Settings) -> list[ServiceStatus]:
 
 
 def kill(settings: Settings, name: str) -> None:
-    """SIGKILL one service (for fault tests)."""
-    _process(settings, name).kill()
+    """SIGKILL one service, every node of Kafka (for fault tests)."""
+    for process in _processes(settings, name):
+        process.kill()
