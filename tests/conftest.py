@@ -4,6 +4,13 @@ run their own private stack. ``--chaos-votes`` sizes the chaos suite (raise it t
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
+
+# No deadline on a property's examples: it is a timed assertion, and a loaded CI machine (the
+# unit suites of three Pythons at once on 2 cores) makes it fail by chance. Speed is the
+# bench's to judge. A failure prints the blob that replays it (@reproduce_failure).
+settings.register_profile("boleta", deadline=None, print_blob=True)
+settings.load_profile("boleta")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

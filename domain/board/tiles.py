@@ -18,10 +18,11 @@ entries were batched.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from hashlib import sha256
 
 import msgspec
 
-from domain.board.merkle import HASH_SIZE, NodeReader, fold, leaf_hash, root, subtree_roots
+from domain.board.merkle import HASH_SIZE, NodeReader, fold, root, subtree_roots
 
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
@@ -128,39 +129,46 @@ def split_hashes(data: bytes) -> list[bytes]:
 def append(state: TileState, new_entries: Sequence[bytes]) -> tuple[TileState, list[Write]]:
     """Append ``new_entries`` to the log in ``state``: the new state and the files to write
     (every tile and bundle that filled, then the new partial ones), all of which are to be
-    written before a checkpoint of the new size is published."""
+    written before a checkpoint of the new size is published. Entries go in by runs up to
+    the next tile boundary: a level 0 tile and its bundle fill at the end of a run."""
     writes: list[Write] = []
-    levels = [split_hashes(hashes) for hashes in state.partial]
+    levels = [split_hashes(hashes) for hashes in state.partial] or [[]]
     bundle = list(state.entries)
     size = state.size
-    for entry in new_entries:
-        bundle.append(entry)
-        if len(bundle) == TILE_WIDTH:
-            writes.append(Write(entries_path(size // TILE_WIDTH), encode_bundle(bundle)))
+    leaves = [sha256(b"\x00" + entry).digest() for entry in new_entries]
+    start, count = 0, len(new_entries)
+    while start < count:
+        end = min(count, start + TILE_WIDTH - size % TILE_WIDTH)
+        bundle += new_entries[start:end]
+        levels[0] += leaves[start:end]
+        size += end - start
+        start = end
+        if size % TILE_WIDTH == 0:
+            writes.append(Write(entries_path((size - 1) >> TILE_HEIGHT), encode_bundle(bundle)))
             bundle = []
-        _push(levels, 0, size, leaf_hash(entry), writes)
-        size += 1
+            _filled(levels, 0, size - 1, writes)
     for level, hashes in enumerate(levels):
         if hashes and _edge(size, level) != _edge(state.size, level):
             writes.append(Write(tile_path(level, *_edge(size, level)), b"".join(hashes)))
     if bundle and _edge(size, 0) != _edge(state.size, 0):
         writes.append(Write(entries_path(*_edge(size, 0)), encode_bundle(bundle)))
+    if not levels[-1]:
+        levels.pop()  # the empty log has no level
     new = TileState(size, tuple(b"".join(h) for h in levels), tuple(bundle))
     return new, writes
 
 
-def _push(levels: list[list[bytes]], level: int, size: int, h: bytes, writes: list[Write]) -> None:
-    """Add hash ``h`` at ``level`` (the tree had ``size`` leaves before it); a tile it fills
-    is written and its root goes up a level."""
-    if level == len(levels):
-        levels.append([])
+def _filled(levels: list[list[bytes]], level: int, last: int, writes: list[Write]) -> None:
+    """The tile at ``level`` is full (leaf ``last`` completed it): write it, and add its
+    root to the level above, which may fill in turn."""
     tile = levels[level]
-    tile.append(h)
-    if len(tile) == TILE_WIDTH:
-        index = size >> (TILE_HEIGHT * (level + 1))
-        writes.append(Write(tile_path(level, index), b"".join(tile)))
-        levels[level] = []
-        _push(levels, level + 1, size, root(tile), writes)
+    writes.append(Write(tile_path(level, last >> (TILE_HEIGHT * (level + 1))), b"".join(tile)))
+    levels[level] = []
+    if level + 1 == len(levels):
+        levels.append([])
+    levels[level + 1].append(root(tile))
+    if len(levels[level + 1]) == TILE_WIDTH:
+        _filled(levels, level + 1, last, writes)
 
 
 def _edge(size: int, level: int) -> tuple[int, int]:
