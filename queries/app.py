@@ -39,6 +39,7 @@ from queries.health_api import MetricsController, healthz, readyz
 from queries.lag import LogEnds
 from queries.params import ACCEPTED
 from queries.reads import LiveReads, ReadCaches
+from queries.receipts_api import ReceiptsController
 from queries.results import RedisResults
 from queries.results_api import ResultsController
 from queries.votes import MongoVotes
@@ -106,7 +107,7 @@ def create_app(
         MetricsController,
     ]
     if config.board is not None and open_board is not None:
-        routes.append(BoardController)
+        routes += [BoardController, ReceiptsController]
     if config.auditor_token is not None:
         routes.append(audit_router(config.auditor_token))
     if config.webapp_dir is not None and (config.webapp_dir / "index.html").exists():
