@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import structlog
 from grpc_health.v1 import health_pb2
@@ -76,8 +77,9 @@ def build_receipts(settings: Settings) -> Receipts:
     )
 
 
-def build_vote_log(settings: Settings) -> KafkaVoteLog:
-    config = producer_config(
+def vote_log_config(settings: Settings) -> dict[str, Any]:
+    """The command service's producer configuration (acks=all, idempotent)."""
+    return producer_config(
         settings.kafka_bootstrap,
         linger_ms=settings.kafka_linger_ms,
         delivery_timeout_ms=settings.kafka_delivery_timeout_ms,
@@ -85,7 +87,10 @@ def build_vote_log(settings: Settings) -> KafkaVoteLog:
         extra=settings.kafka_security,
         queue_max_messages=settings.kafka_queue_max_messages,
     )
-    return KafkaVoteLog(config, settings.topic, vote_cast_codec())
+
+
+def build_vote_log(settings: Settings) -> KafkaVoteLog:
+    return KafkaVoteLog(vote_log_config(settings), settings.topic, vote_cast_codec())
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:

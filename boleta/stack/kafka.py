@@ -291,21 +291,22 @@ def topic_config(settings: Settings) -> dict[str, str]:
     }
 
 
+def new_topic(settings: Settings, name: str, partitions: int) -> NewTopic:
+    """A vote topic as ``create_topics`` asks for it: on every node of a replicated cluster."""
+    replicas, _ = replication(settings)
+    return NewTopic(
+        name, num_partitions=partitions, replication_factor=replicas, config=topic_config(settings)
+    )
+
+
 def create_topics(settings: Settings, partitions: int | None = None, *names: str) -> None:
     """Create the vote topics (idempotent) with ``topic_config``: ``votes`` keeps every
     event forever, on every node of a replicated cluster."""
     parts = partitions or settings.partitions
-    replicas, _ = replication(settings)
     wanted = names or (settings.topic, settings.dlq_topic)
     client = admin(settings)
     existing = set(client.list_topics(timeout=10).topics)
-    new = [
-        NewTopic(
-            n, num_partitions=parts, replication_factor=replicas, config=topic_config(settings)
-        )
-        for n in wanted
-        if n not in existing
-    ]
+    new = [new_topic(settings, n, parts) for n in wanted if n not in existing]
     if not new:
         return
     for name, future in client.create_topics(new, operation_timeout=30).items():
