@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import structlog
-from litestar import Request, Response
+from litestar import MediaType, Request, Response
 from litestar.datastructures import MutableScopeHeaders, ResponseHeader
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
@@ -121,7 +121,11 @@ def internal_error(request: Request[Any, Any, Any], _exc: Exception) -> Response
     """A 500: the request id to quote, no traceback (that is in the log)."""
     rid = request_id(request.scope)
     detail = f"Internal Server Error (request id {rid}: the service's log has the details)"
-    return Response(ErrorView(500, detail), status_code=HTTP_500_INTERNAL_SERVER_ERROR)
+    return Response(
+        ErrorView(500, detail),
+        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
+        media_type=MediaType.JSON,
+    )
 
 
 def input_refused(_request: Request[Any, Any, Any], exc: InputError) -> Response[ErrorView]:
@@ -129,7 +133,21 @@ def input_refused(_request: Request[Any, Any, Any], exc: InputError) -> Response
     a moment that has not come yet)."""
     status = status_of(exc)
     extra = [{"key": exc.field, "source": "query", "message": exc.message}]
-    return Response(ErrorView(status, str(exc), extra), status_code=status)
+    return Response(
+        ErrorView(status, str(exc), extra), status_code=status, media_type=MediaType.JSON
+    )
+
+
+def error_as_json(_request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorView]:
+    """An HTTP error as its JSON ``ErrorView``, for routes that answer another media type
+    (a board's tile, a checkpoint's text): Litestar would write the error in the route's."""
+    extra = exc.extra if isinstance(exc.extra, (list, dict)) else None
+    return Response(
+        ErrorView(exc.status_code, exc.detail, extra),
+        status_code=exc.status_code,
+        headers=exc.headers,
+        media_type="application/json",
+    )
 
 
 def parameters_refused(
@@ -143,20 +161,38 @@ def parameters_refused(
         extra = exc.extra if isinstance(exc.extra, list) else []
         fields = [item for item in extra if isinstance(item, dict) and item.get("key")]
         if not fields:
-            return Response(ErrorView(400, exc.detail, exc.extra), status_code=400)
+            return Response(
+                ErrorView(400, exc.detail, exc.extra), status_code=400, media_type=MediaType.JSON
+            )
         named = []
         for item in fields:
             key = str(item["key"])
             if key in accepted and not isinstance(exc, UnknownParameterError):
                 item["message"] = f"{item.get('message', 'refused')}; accepted: {accepted[key]}"
             named.append(f"{key}: {item.get('message', 'refused')}")
-        return Response(ErrorView(400, "; ".join(named), fields), status_code=400)
+        return Response(
+            ErrorView(400, "; ".join(named), fields), status_code=400, media_type=MediaType.JSON
+        )
 
     return handler
 
 
+def http_error(_request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorView]:
+    """Any other 4xx or 5xx Litestar raises (404, 401, 503, ...): its status, detail and
+    headers, always as JSON, whatever the route serves when it succeeds (the board's
+    checkpoints are text, its tiles bytes)."""
+    extra = exc.extra if isinstance(exc.extra, (list, dict)) else None
+    return Response(
+        ErrorView(exc.status_code, exc.detail, extra),
+        status_code=exc.status_code,
+        headers=exc.headers,
+        media_type=MediaType.JSON,
+    )
+
+
 def exception_handlers(accepted: Mapping[str, str]) -> ExceptionHandlersMap:
     return {
+        HTTPException: http_error,
         InputError: input_refused,
         ValidationException: parameters_refused(accepted),
         HTTP_500_INTERNAL_SERVER_ERROR: internal_error,
@@ -181,6 +217,7 @@ __all__ = [
     "REQUEST_ID_HEADER",
     "UnknownParameterError",
     "documented",
+    "error_as_json",
     "exception_handlers",
     "log_server_error",
     "request_id",
