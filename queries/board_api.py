@@ -10,12 +10,12 @@ from typing import Annotated
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 from litestar.response import Response
 
 from queries.board import BoardListing, BoardLog, MongoBoardReader, is_tile_path
-from queries.errors import documented, error_as_json
+from queries.errors import documented
 from queries.reads import STORE_ERRORS, store_unavailable
 
 STORE = "the board's store (MongoDB)"
@@ -56,8 +56,6 @@ class BoardNaming:
 class BoardController(Controller):
     path = "/board"
     tags = ["board"]  # noqa: RUF012 - Litestar declares it as a plain attribute
-    # A 404 or 503 of a tile or a checkpoint is JSON, as documented, not the route's type.
-    exception_handlers = {HTTPException: error_as_json}  # noqa: RUF012 - as tags
 
     @get(
         "/",

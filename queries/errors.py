@@ -138,18 +138,6 @@ def input_refused(_request: Request[Any, Any, Any], exc: InputError) -> Response
     )
 
 
-def error_as_json(_request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorView]:
-    """An HTTP error as its JSON ``ErrorView``, for routes that answer another media type
-    (a board's tile, a checkpoint's text): Litestar would write the error in the route's."""
-    extra = exc.extra if isinstance(exc.extra, (list, dict)) else None
-    return Response(
-        ErrorView(exc.status_code, exc.detail, extra),
-        status_code=exc.status_code,
-        headers=exc.headers,
-        media_type="application/json",
-    )
-
-
 def parameters_refused(
     accepted: Mapping[str, str],
 ) -> Any:
@@ -217,7 +205,6 @@ __all__ = [
     "REQUEST_ID_HEADER",
     "UnknownParameterError",
     "documented",
-    "error_as_json",
     "exception_handlers",
     "log_server_error",
     "request_id",
