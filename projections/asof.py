@@ -63,3 +63,45 @@ def tallies_as_of(
     for batch in replay(consumer, topic, codec, until, deadline=deadline):
         view.apply(admit(batch, windows or {}))
     return view
+
+
+class PastTheEndError(LookupError):
+    """Positions past the end of the log: no results at them exist yet."""
+
+
+def tallies_at(
+    consumer: Consumer,
+    topic: str,
+    codec: EventCodec[VoteCast],
+    ends: Mapping[int, int],
+    as_of: datetime | None,
+    timeout_s: float,
+    max_events: int,
+    windows: Mapping[str, Contest] | None = None,
+) -> TallyView:
+    """The tallies of exactly the messages before ``ends`` (partition -> end offset; a
+    partition not named: none of its messages), of the votes cast by ``as_of`` when
+    given, with the checkpoints read up to. ``windows`` as for :func:`tallies_as_of`.
+    Raises :class:`PastTheEndError` when an end is past the log's (checked first),
+    ``ReplayTooLongError`` before reading more than ``max_events`` messages and
+    ``TimeoutError`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    log_ends = end_offsets(consumer, topic, timeout_s)
+    past = {p: end for p, end in ends.items() if end > log_ends.get(p, 0)}
+    if past:
+        shown = ", ".join(
+            f"{p}:{end} (the log's end is {log_ends.get(p, 0)})" for p, end in past.items()
+        )
+        raise PastTheEndError(
+            f"past the end of the log: {shown}; partitions 0 to {max(log_ends, default=-1)}"
+        )
+    events = sum(ends.values())
+    if events > max_events:
+        raise ReplayTooLongError(
+            f"results at these positions need a replay of {events} events "
+            f"(at most {max_events} allowed)"
+        )
+    view = TallyView(as_of=as_of)
+    for batch in replay(consumer, topic, codec, dict(ends), deadline=deadline):
+        view.apply(admit(batch, windows or {}))
+    return view

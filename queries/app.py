@@ -38,6 +38,7 @@ from queries.feeds import ResultsFeeds
 from queries.health_api import MetricsController, healthz, readyz
 from queries.lag import LogEnds
 from queries.params import ACCEPTED
+from queries.positions import ResultsAtPositions
 from queries.reads import LiveReads, ReadCaches
 from queries.receipts_api import ReceiptsController
 from queries.results import RedisResults
@@ -58,6 +59,8 @@ class QueryConfig:
     catalog: Catalog | None = None
     # Results as of a moment, replayed from the log (None: ``as_of`` is answered 503).
     results_as_of: ResultsAsOf | None = None
+    # Results at positions of the log (?positions=), replayed (None: answered 503).
+    results_at: ResultsAtPositions | None = None
     # The log's end offsets, for the live results' lag (None: the worker's lag is served).
     log_ends: LogEnds | None = None
     # The public board's names and key (None: no /board routes).
@@ -129,6 +132,7 @@ def create_app(
             "caches": Provide(lambda: state["caches"], sync_to_thread=False),
             "reads": Provide(lambda: state["reads"], sync_to_thread=False),
             "results_as_of": Provide(lambda: config.results_as_of, sync_to_thread=False),
+            "results_at": Provide(lambda: config.results_at, sync_to_thread=False),
             "board": Provide(lambda: state["board"], sync_to_thread=False),
             "naming": Provide(lambda: config.board, sync_to_thread=False),
             "pseudonyms": Provide(lambda: config.pseudonyms, sync_to_thread=False),

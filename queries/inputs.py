@@ -24,6 +24,14 @@ each partition's position (reading continues below it): ``<partition>.<offset>``
 joined by ``_``, at most ``MAX_CURSOR_PARTITIONS`` of them. Any text of that shape is a
 position the API can read from: a partition the log does not have, or an offset past its
 end, yields no votes; a partition named twice continues below the lower offset.
+
+``positions`` names a prefix of the log (results at the board's positions): per
+partition, the offset the prefix ends before (exclusive: ``0:120`` is partition 0's
+offsets 0 to 119), as ``<partition>:<end>`` pairs joined by ``,``, at most
+``MAX_POSITIONS`` of them. A partition not named contributes none of its messages; a
+partition named twice ends at the lower end (as a cursor does: every text of the shape is
+a prefix). An end past the log's is schema-valid, so it is not refused as malformed: no
+results at it exist yet (the API answers 404).
 """
 
 from __future__ import annotations
@@ -52,9 +60,18 @@ CURSORS: Final = (
     "the next_cursor of a page (<partition>.<offset> pairs joined by _); start without one"
 )
 LIMITS: Final = (1, 200)
+MAX_POSITIONS: Final = 256
+_POSITION = r"[0-9]{1,6}:[0-9]{1,18}"
+POSITIONS_PATTERN: Final = rf"^{_POSITION}(?:,{_POSITION}){{0,{MAX_POSITIONS - 1}}}$"
+POSITIONS_TEXT: Final = (
+    "<partition>:<end> pairs joined by commas, e.g. 0:120,1:98: per partition of the log, "
+    "the offset its counted messages end before (a partition not named: none of its "
+    f"messages); at most {MAX_POSITIONS} pairs, a partition up to 6 digits, an end up to 18"
+)
 
 _DATE_TIME = re.compile(DATE_TIME_PATTERN)
 _CURSOR = re.compile(CURSOR_PATTERN)
+_POSITIONS = re.compile(POSITIONS_PATTERN)
 _WITHOUT_ZONE = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
 )
@@ -135,6 +152,25 @@ def decode_cursor(text: str) -> Positions:
     return positions
 
 
+def decode_positions(text: str) -> Positions:
+    """The prefix of the log ``positions`` names (see the module), partitions ending at 0
+    left out; ``InputError`` for any other text."""
+    if not _POSITIONS.fullmatch(text):
+        raise InputError(
+            "positions", f"{_shown(text)} is not a list of positions; accepted: {POSITIONS_TEXT}"
+        )
+    ends: Positions = {}
+    for pair in text.split(","):
+        partition, end = (int(n) for n in pair.split(":"))
+        ends[partition] = min(end, ends.get(partition, end))
+    return {p: end for p, end in sorted(ends.items()) if end > 0}
+
+
+def encode_positions(ends: Positions) -> str:
+    """The ``positions`` text of ``ends`` (partition -> end), partitions in order."""
+    return ",".join(f"{p}:{end}" for p, end in sorted(ends.items()))
+
+
 def _fraction_and_zone(rest: str) -> tuple[str, timezone]:
     """The fractional digits and the time zone of what follows the seconds."""
     if rest[-1] in "Zz":
@@ -165,13 +201,18 @@ __all__ = [
     "CURSOR_PATTERN",
     "DATE_TIME_PATTERN",
     "LIMITS",
+    "MAX_POSITIONS",
     "MOMENTS",
+    "POSITIONS_PATTERN",
+    "POSITIONS_TEXT",
     "InputError",
     "NotYetError",
     "Positions",
     "as_of",
     "decode_cursor",
+    "decode_positions",
     "encode_cursor",
+    "encode_positions",
     "moment",
     "not_after_now",
 ]

@@ -15,7 +15,15 @@ from litestar.params import Parameter
 
 from domain.validation import MAX_CONTEST, MAX_TEXT, MIN_YEAR
 from queries.errors import UnknownParameterError
-from queries.inputs import CURSOR_PATTERN, CURSORS, DATE_TIME_PATTERN, LIMITS, MOMENTS
+from queries.inputs import (
+    CURSOR_PATTERN,
+    CURSORS,
+    DATE_TIME_PATTERN,
+    LIMITS,
+    MOMENTS,
+    POSITIONS_PATTERN,
+    POSITIONS_TEXT,
+)
 
 CONTEST_PATTERN: Final = r"^[a-z0-9][a-z0-9-]*$"
 UUID_PATTERN: Final = (
@@ -35,6 +43,7 @@ ACCEPTED: Final[dict[str, str]] = {
     "since": MOMENTS,
     "until": MOMENTS,
     "cursor": CURSORS,
+    "positions": POSITIONS_TEXT,
 }
 
 ContestId = Annotated[
@@ -78,6 +87,16 @@ AsOf = Annotated[
     moment_parameter(
         "The tallies of every vote cast up to this moment, computed from the log; not after "
         "now (a moment that has not come yet answers 404)"
+    ),
+]
+PositionsParam = Annotated[
+    str | None,
+    Parameter(
+        description="The tallies of exactly the log's messages before these end offsets, "
+        "one per partition (the positions a board checkpoint covers: a recount compares "
+        "with this), computed from the log; with as_of, of those cast up to it. "
+        f"{POSITIONS_TEXT}. An end past the log's answers 404",
+        schema_extra={"pattern": POSITIONS_PATTERN},
     ),
 ]
 Since = Annotated[str | None, moment_parameter("Votes cast at or after this moment")]
