@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,10 +22,10 @@ from boleta.catalog import load_catalog
 from boleta.serve_projections import Model, mongo_db, redis_client
 from boleta.settings import Settings
 from domain import vote_cast_codec
-from domain.projection import TallyView, admit, windows
+from domain.projection import Delivered, TallyView, admit, windows
 from domain.readmodel import NEXT, behind
 from projections import verify as checks
-from projections.asof import tallies_as_of
+from projections.asof import tallies_as_of, tallies_at
 from projections.log_reader import end_offsets, replay, replay_consumer
 from projections.mongo_sink import MongoAudit, live_collection_name, stored_state
 from projections.rebuild import RebuildResult, rebuild
@@ -68,6 +69,27 @@ def results_as_of(settings: Settings, as_of: datetime, timeout_s: float) -> Tall
         consumer.close()
 
 
+def results_at(
+    settings: Settings, ends: dict[int, int], as_of: datetime | None, timeout_s: float
+) -> TallyView:
+    """Every contest's tallies of exactly the log's messages before ``ends`` (partition ->
+    end offset), through the catalog's voting windows; as of ``as_of`` when given."""
+    consumer = replay_consumer(settings.kafka_bootstrap, "at", settings.kafka_security)
+    try:
+        return tallies_at(
+            consumer,
+            settings.topic,
+            vote_cast_codec(),
+            ends,
+            as_of,
+            timeout_s,
+            settings.as_of_max_events,
+            windows(load_catalog(settings)),
+        )
+    finally:
+        consumer.close()
+
+
 def _audit_documents(db: Database[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[int, int]]:
     """The live audit log's checkpoints, then its documents (read-only)."""
     collection = live_collection_name(db)
@@ -82,7 +104,9 @@ def verify(
     settings: Settings, console: Console, wait_s: float = 60.0, contest: str | None = None
 ) -> checks.Report:
     """Fold the log and compare it with both read models (invariants 2 and 3), every
-    contest or only ``contest``."""
+    contest or only ``contest``, and the board's entries with the log (invariant 6)."""
+    from boleta import board_ops
+
     report = checks.Report()
     consumer = replay_consumer(settings.kafka_bootstrap, "verify", settings.kafka_security)
     db = mongo_db(settings)
@@ -92,10 +116,11 @@ def verify(
         deadline = time.monotonic() + wait_s
         with redis_client(settings) as client:
             tallies = RedisTallies(client, tag=settings.tallies_tag)
-            while True:  # let both projections catch up with the end offsets seen now
+            while True:  # let the projections catch up with the end offsets seen now
                 snapshot = tallies.snapshot()
                 documents, audit_cps = _audit_documents(db)
-                caught_up = all(
+                boards = board_ops.stored_boards(db)
+                caught_up = board_ops.caught_up(boards, last) and all(
                     snapshot["checkpoints"].get(p, -1) >= o and audit_cps.get(p, -1) >= o
                     for p, o in last.items()
                     if o >= 0
@@ -105,10 +130,20 @@ def verify(
                 time.sleep(0.5)
         console.print(f"folding the log ({sum(ends.values())} messages)…")
         voting = windows(load_catalog(settings))
+        board = board_ops.against_log(settings, db, boards) if boards else None
+        until = dict(ends)
+        if board is not None:  # the board may be past the ends read: read the log that far
+            until.update({p: max(e, until.get(p, 0)) for p, e in board.positions.items()})
+        log: Iterator[Sequence[Delivered]] = replay(
+            consumer, settings.topic, vote_cast_codec(), until
+        )
+        if board is not None:
+            log = board.watch(log)
         views = checks.fold_until(
-            (admit(b, voting) for b in replay(consumer, settings.topic, vote_cast_codec(), ends)),
+            (admit(b, voting) for b in log),
             {"tallies": snapshot["checkpoints"], "audit": audit_cps},
         )
+        board_entries = board.finish() if board is not None else None
     finally:
         consumer.close()
         db.client.close()
@@ -118,10 +153,13 @@ def verify(
         checks.check_agreement(snapshot, audit_bands, report, contest)
     else:
         report.differences.append(f"the projections did not catch up within {wait_s:.0f}s")
+    if board is not None:
+        report.differences += board.differences
     report.facts = {
         "log_messages": sum(ends.values()),
         "tallies_total": snapshot["total"],
         "audit_documents": len(documents),
+        "board_entries_equal_to_the_log": "no board yet" if board is None else board_entries,
         "caught_up": caught_up,
         "distinct_votes_in_log_up_to_tallies_checkpoint": views["tallies"].total,
         "contests": {
@@ -131,6 +169,19 @@ def verify(
         },
     }
     return report
+
+
+def rebuild_progress(console: Console) -> Progress:
+    """The progress bar of a rebuild (a task's ``rate`` field: what it shows as its rate)."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        console=console,
+    )
 
 
 def run_rebuild(settings: Settings, model: Model, console: Console) -> RebuildResult:
@@ -145,17 +196,9 @@ def run_rebuild(settings: Settings, model: Model, console: Console) -> RebuildRe
     consumer = replay_consumer(
         settings.kafka_bootstrap, f"rebuild-{model}", settings.kafka_security
     )
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeRemainingColumn(),
-    )
     started = time.perf_counter()
     try:
-        with Progress(*columns, console=console) as progress:
+        with rebuild_progress(console) as progress:
             task = progress.add_task(f"rebuilding {model}", total=None, rate="")
 
             def on_progress(done: int, total: int) -> None:
