@@ -20,7 +20,7 @@ from pathlib import Path
 
 from boleta.board_keys import NoteSigner, generate_signer_key
 from boleta.settings import Settings
-from domain.board import Pseudonyms
+from domain.board import MalformedNote, Pseudonyms, format_verifier_key, parse_verifier_key
 from domain.board.entry import MIN_SECRET
 
 
@@ -77,6 +77,20 @@ def board_signer(settings: Settings) -> NoteSigner:
         return NoteSigner.from_text(text.decode())
     except ValueError as exc:
         raise BoardSecretError(f"BOLETA_BOARD_KEY_FILE: {path}: {exc}") from None
+
+
+def board_verifier_key(settings: Settings) -> str:
+    """The board's verifier key text: BOLETA_BOARD_VERIFIER_KEY (checked), or the signing
+    key's (a local run, where the process may read the key)."""
+    if not settings.board_verifier_key:
+        return board_signer(settings).verifier_key_text
+    try:
+        return format_verifier_key(parse_verifier_key(settings.board_verifier_key.strip()))
+    except MalformedNote as exc:
+        raise BoardSecretError(
+            f"BOLETA_BOARD_VERIFIER_KEY is not a verifier key (name+id+base64): {exc}; "
+            "`boleta board key` prints it"
+        ) from None
 
 
 def board_pseudonyms(settings: Settings) -> Pseudonyms:

@@ -16,7 +16,7 @@ from boleta import logs, ops
 from boleta.board_secrets import (
     auditor_token,
     board_pseudonyms,
-    board_signer,
+    board_verifier_key,
     checkpoint_origin,
 )
 from boleta.catalog import load_catalog
@@ -92,7 +92,7 @@ def build_app(settings: Settings) -> Litestar:
         board=BoardNaming(
             settings.partitions,
             partial(checkpoint_origin, settings),
-            board_signer(settings).verifier_key_text,
+            board_verifier_key(settings),
         ),
         auditor_token=auditor_token(settings),
     )

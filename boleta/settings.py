@@ -109,10 +109,14 @@ class Settings:
     # origin is "<board_origin>/p<N>". Secrets only by reference: a file each (a mounted
     # Kubernetes Secret in production). Left empty, they are files under home/secrets/,
     # made on first use (local runs only). The signing key file holds one line in Go's
-    # note signer format (`boleta board key --new NAME` makes one); the pseudonym secret
+    # note signer format (`boleta board new-key FILE` makes one); the pseudonym secret
     # file holds at least 32 random bytes; the auditor token file one line.
     board_origin: str = "boleta.local/board"
     board_key_file: str = ""
+    # The verifier key of board_key_file's key (public: name+id+base64), for the query
+    # service, which publishes it and does not need the signing key. Empty: derived from
+    # the signing key (local runs).
+    board_verifier_key: str = ""
     board_secret_file: str = ""
     auditor_token_file: str = ""
     # A receipt promises its vote on the board (in a signed checkpoint) this long after

@@ -215,3 +215,66 @@ def test_redis_keeps_an_append_only_file_on_a_volume(docs: list[Doc]) -> None:
     mounts = redis["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
     assert {"name": "data", "mountPath": args[args.index("--dir") + 1]} in mounts
     assert claims == ["data"]
+
+
+BOARD_SECRET = "boleta-board"
+# Which of the board's files each process needs (ADR 8, docs/deploy.md): the signers sign
+# receipts or checkpoints and compute pseudonyms; the query service computes pseudonyms and
+# publishes the verifier key, and must not hold the signing key.
+BOARD_FILES = {
+    ("serve", "commands"): {
+        "BOLETA_BOARD_KEY_FILE": "signer.key",
+        "BOLETA_BOARD_SECRET_FILE": "pseudonyms.key",
+    },
+    ("project", "board"): {
+        "BOLETA_BOARD_KEY_FILE": "signer.key",
+        "BOLETA_BOARD_SECRET_FILE": "pseudonyms.key",
+    },
+    ("serve", "queries"): {"BOLETA_BOARD_SECRET_FILE": "pseudonyms.key"},
+}
+
+
+def mounted_files(workload: Doc, container: Doc, secret: str) -> dict[str, str]:
+    """path in the container -> key of ``secret``, for its read-only mounts of it; each
+    readable by the pod's group (files of a Secret volume are root's)."""
+    pod = workload["spec"]["template"]["spec"]
+    files: dict[str, str] = {}
+    for volume in pod.get("volumes", []):
+        source = volume.get("secret", {})
+        if source.get("secretName") != secret:
+            continue
+        mode = source.get("defaultMode", 0o644)
+        group = pod["securityContext"].get("fsGroup")
+        why = (
+            f"{workload['metadata']['name']}: {secret}'s files must be readable by the "
+            f"process's group (defaultMode {mode:o}, fsGroup {group})"
+        )
+        assert mode & 0o040, why
+        assert group == pod["securityContext"]["runAsGroup"], why
+        for mount in container.get("volumeMounts", []):
+            if mount["name"] == volume["name"] and mount.get("readOnly") is True:
+                for item in source.get("items", []):
+                    files[f"{mount['mountPath'].rstrip('/')}/{item['path']}"] = item["key"]
+    return files
+
+
+def test_every_process_reads_the_same_board_secrets(docs: list[Doc]) -> None:
+    seen = set()
+    for workload, container in python_containers(docs):
+        role = tuple(container["args"])
+        needs = BOARD_FILES.get(role, {})
+        name = workload["metadata"]["name"]
+        files = mounted_files(workload, container, BOARD_SECRET)
+        env = {v["name"]: v for v in container.get("env", [])}
+        for setting, key in needs.items():
+            assert setting in env, f"{name} lacks {setting}: it would make its own"
+            assert files.get(env[setting].get("value", "")) == key, (
+                f"{name}: {setting} must name {key} of the Secret {BOARD_SECRET}"
+            )
+        if role == ("serve", "queries"):
+            assert "signer.key" not in files.values(), f"{name} must not hold the signing key"
+            assert "BOLETA_BOARD_KEY_FILE" not in env
+            ref = env["BOLETA_BOARD_VERIFIER_KEY"]["valueFrom"]["secretKeyRef"]
+            assert (ref["name"], ref["key"]) == (BOARD_SECRET, "verifier.key")
+        seen.add(role)
+    assert set(BOARD_FILES) <= seen
