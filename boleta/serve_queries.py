@@ -23,12 +23,15 @@ from boleta.catalog import load_catalog
 from boleta.settings import Settings
 from domain.projection import TallyView
 from domain.readmodel import BOARD_PREFIX
+from projections.asof import PastTheEndError
 from projections.log_reader import EndOffsets, replay_consumer
 from queries.app import QueryConfig, create_app
 from queries.asof import LogUnavailableError, ResultsAsOf
 from queries.board import MongoBoardReader
 from queries.board_api import BoardNaming
+from queries.inputs import Positions
 from queries.lag import LogEnds
+from queries.positions import PastTheLogError, ResultsAtPositions
 from queries.results import RedisResults
 from queries.votes import QUERY_BUDGET_MS, MongoVotes
 
@@ -70,6 +73,14 @@ def build_app(settings: Settings) -> Litestar:
         except KafkaException as exc:
             raise LogUnavailableError(f"the log (Kafka) could not be read: {exc}") from exc
 
+    def replay_at(ends: Positions, as_of: datetime | None, timeout_s: float) -> TallyView:
+        try:
+            return ops.results_at(settings, ends, as_of, timeout_s)
+        except PastTheEndError as exc:
+            raise PastTheLogError(f"{exc}: no results at them exist yet") from None
+        except KafkaException as exc:
+            raise LogUnavailableError(f"the log (Kafka) could not be read: {exc}") from exc
+
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     config = QueryConfig(
         pseudonyms=board_pseudonyms(settings),
@@ -82,6 +93,9 @@ def build_app(settings: Settings) -> Litestar:
             timedelta(milliseconds=settings.as_of_final_delay_ms),
             settings.as_of_timeout_s,
             settings.as_of_cache_size,
+        ),
+        results_at=ResultsAtPositions(
+            replay_at, settings.as_of_timeout_s, settings.as_of_cache_size
         ),
         log_ends=LogEnds(
             EndOffsets(
