@@ -98,6 +98,7 @@ class Pseudonyms:
         return "Pseudonyms(<secret>)"
 
 
+_ZERO = timedelta(0)
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(BoardEntry)
 
@@ -119,7 +120,7 @@ def board_entry(event: VoteCast, offset: int, pseudonyms: Pseudonyms) -> BoardEn
 
 
 def encode_entry(entry: BoardEntry) -> bytes:
-    if entry.cast_at.utcoffset() != timedelta(0):  # msgspec writes any zero offset as "Z"
+    if entry.cast_at.utcoffset() != _ZERO:  # msgspec writes any zero offset as "Z"
         raise ValueError("an entry's cast_at is in UTC")
     return _encoder.encode(entry)
 
@@ -131,6 +132,6 @@ def decode_entry(data: bytes) -> BoardEntry:
         raise UndecodableEntry(f"not a board entry: {e}") from None
     if entry.v != ENTRY_VERSION:
         raise UndecodableEntry(f"unknown entry version {entry.v}")
-    if entry.cast_at.utcoffset() != timedelta(0) or encode_entry(entry) != data:
+    if entry.cast_at.utcoffset() != _ZERO or encode_entry(entry) != data:
         raise UndecodableEntry("not the canonical encoding of its entry")
     return entry

@@ -75,7 +75,7 @@ BATCH_HEADER = "boleta receipts v1"
 _MOMENT = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z")
 _LINES = 7
 _MAX_DIGITS = 20  # an offset is a signed 64-bit integer
-_ZERO, _MILLISECOND = timedelta(0), timedelta(milliseconds=1)
+_ZERO = timedelta(0)
 
 
 class MalformedReceipt(MalformedNote):
@@ -99,7 +99,7 @@ def tracking_code(entry: BoardEntry) -> bytes:
 def receipt_for(entry: BoardEntry, *, origin: str, partition: int, bound: timedelta) -> Receipt:
     """The receipt of ``entry`` (in ``partition``, whose board is ``origin``), promising
     it a checkpoint within ``bound`` (positive, whole milliseconds) of its cast_at."""
-    if bound <= _ZERO or bound % _MILLISECOND:
+    if bound <= _ZERO or bound.microseconds % 1000:  # whole milliseconds
         raise ValueError("a receipt's bound is a positive whole number of milliseconds")
     return Receipt(
         origin=origin,
@@ -112,7 +112,7 @@ def receipt_for(entry: BoardEntry, *, origin: str, partition: int, bound: timede
 
 
 def _moment(moment: datetime) -> str:
-    if moment.utcoffset() != timedelta(0) or moment.microsecond % 1000:
+    if moment.utcoffset() != _ZERO or moment.microsecond % 1000:
         raise MalformedReceipt(f"a receipt's moment is UTC in whole milliseconds: {moment}")
     m = moment
     return (
@@ -165,16 +165,28 @@ def _parse_vote(
     )
 
 
-def _vote_lines(receipt: Receipt) -> tuple[str, str, str, str]:
-    """The receipt's origin, partition, offset and tracking code, as written."""
-    origin = receipt.origin
+def _check_origin(origin: str) -> None:
     if not origin or not origin.isprintable() or origin != origin.strip():
         raise MalformedReceipt(f"an origin is printable, without outer spaces: {origin!r}")
+
+
+def _check_place(receipt: Receipt) -> None:
     if receipt.partition < 0 or receipt.offset < 0:
         raise MalformedReceipt("a receipt's partition and offset are 0 or more")
     if len(receipt.tracking_code) != HASH_SIZE:
         raise MalformedReceipt(f"a tracking code is {HASH_SIZE} bytes")
-    return origin, str(receipt.partition), str(receipt.offset), receipt.tracking_code.hex()
+
+
+def _vote_lines(receipt: Receipt) -> tuple[str, str, str, str]:
+    """The receipt's origin, partition, offset and tracking code, as written."""
+    _check_origin(receipt.origin)
+    _check_place(receipt)
+    return (
+        receipt.origin,
+        str(receipt.partition),
+        str(receipt.offset),
+        receipt.tracking_code.hex(),
+    )
 
 
 def _moment_lines(receipt: Receipt) -> tuple[str, str]:
@@ -230,11 +242,17 @@ def batch_receipt_text(receipts: Sequence[Receipt]) -> str:
     }
     if len(moments) != 1:
         raise MalformedReceipt("a batch's receipts share one cast_at and one publish_by")
+    head = _statement((BATCH_HEADER, *_moment_lines(receipts[0])))
+    # One line per vote, as _vote_lines writes them; each distinct origin checked once.
+    origins: set[str] = set()
     votes = []
-    for receipt in receipts:
-        origin, partition, offset, code = _vote_lines(receipt)
-        votes.append(f"{partition} {offset} {code} {origin}")
-    return _statement((BATCH_HEADER, *_moment_lines(receipts[0]), *votes))
+    for r in receipts:
+        if r.origin not in origins:
+            _check_origin(r.origin)
+            origins.add(r.origin)
+        _check_place(r)
+        votes.append(f"{r.partition} {r.offset} {r.tracking_code.hex()} {r.origin}\n")
+    return head + "".join(votes)
 
 
 def parse_batch_receipt(text: str) -> tuple[Receipt, ...]:

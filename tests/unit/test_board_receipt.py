@@ -173,6 +173,12 @@ def test_a_batch_round_trips_and_a_changed_one_is_refused_or_another(
         [RECEIPT, msgspec.structs.replace(RECEIPT, cast_at=CAST_AT - timedelta(milliseconds=1))],
         [RECEIPT, msgspec.structs.replace(RECEIPT, publish_by=CAST_AT + timedelta(minutes=2))],
         [msgspec.structs.replace(RECEIPT, origin="")],
+        # A later vote's line is checked as the first one's.
+        [RECEIPT, msgspec.structs.replace(RECEIPT, origin="two\nlines")],
+        [RECEIPT, msgspec.structs.replace(RECEIPT, origin=" boleta.example/votes/p3")],
+        [RECEIPT, msgspec.structs.replace(RECEIPT, offset=-1)],
+        [RECEIPT, msgspec.structs.replace(RECEIPT, partition=-1)],
+        [RECEIPT, msgspec.structs.replace(RECEIPT, tracking_code=CODE[:31])],
         # The same instants, not in UTC: for one receipt of the batch, or for all of them.
         [RECEIPT, msgspec.structs.replace(RECEIPT, cast_at=CAST_AT.astimezone(MINUS_3))],
         [msgspec.structs.replace(RECEIPT, publish_by=RECEIPT.publish_by.astimezone(MINUS_3))] * 2,
