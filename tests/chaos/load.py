@@ -61,6 +61,10 @@ class Ledger:
     calls: int = 0
     # (unix ns the call was sent, partition, offset) of each acknowledgement, for latency
     acks: list[tuple[int, int, int]] = field(default_factory=list)
+    # unix ns each acknowledgement's reply arrived (parallel to acks), for failover gaps
+    acked_at: list[int] = field(default_factory=list)
+    # calls that ended with votes to send again (same vote_ids), by status or reason
+    retried_calls: Counter[str] = field(default_factory=Counter)
 
 
 class VoteLoad:
@@ -188,7 +192,9 @@ class VoteLoad:
             if exc.code() not in RETRY_CODES:
                 raise
             ledger.retried_codes[exc.code().name] += len(pending)
+            ledger.retried_calls[exc.code().name] += 1
             return pending, []
+        received_ns = time.time_ns()
         again: list[voting_pb2.Vote] = []
         acked: list[voting_pb2.Vote] = []
         for vote, result in zip(pending, reply.results, strict=True):
@@ -196,10 +202,13 @@ class VoteLoad:
                 assert result.accepted.vote_id == vote.vote_id
                 acked.append(vote)
                 ledger.acks.append((sent_ns, result.accepted.partition, result.accepted.offset))
+                ledger.acked_at.append(received_ns)
             elif result.rejected.reason in RETRY_REASONS:
                 ledger.retried_codes[result.rejected.reason] += 1
                 again.append(vote)
             else:
                 ledger.rejected[result.rejected.reason] += 1
+        for reason in {result.rejected.reason for result in reply.results} & RETRY_REASONS:
+            ledger.retried_calls[reason] += 1
         ledger.acknowledged.update(v.vote_id for v in acked)
         return again, acked

@@ -9,7 +9,7 @@ import pytest
 
 from boleta import settings as settings_mod
 from boleta.stack import kafka
-from tests.chaos import network
+from tests.chaos import network, replicated
 from tests.chaos import stack as chaos_stack
 
 THREE = {"BOLETA_KAFKA_NODES": "3"}
@@ -76,6 +76,17 @@ def test_three_nodes_collide_with_no_other_port() -> None:
     assert len(set(ports)) == len(ports) == 6
     assert not set(ports) & default_ports(settings)
     assert not set(ports) & chaos_ports()
+
+
+def test_the_chaos_suites_replicated_stack_has_ports_of_its_own() -> None:
+    """Its three nodes, Redis, FerretDB and processes may run beside the single-node private
+    stack of the other rows and the default stack."""
+    settings = replicated.replicated_settings(Path("/nonexistent"))
+    ports = [*kafka_ports(settings), *default_ports(settings)]
+    assert len(ports) == len(set(ports)) == 14
+    assert not set(ports) & chaos_ports()
+    default = settings_mod.load(THREE)
+    assert not set(ports) & {*kafka_ports(default), *default_ports(default)}
 
 
 def test_each_node_has_its_id_ports_directory_and_the_quorum_of_all(tmp_path: Path) -> None:
