@@ -10,8 +10,11 @@ export default defineConfig({
   server: {
     port: 5199,
     strictPort: true,
-    // For `npm run dev`: forward API calls to a query service running locally.
-    proxy: { '/api': { target: 'http://127.0.0.1:8000', changeOrigin: true } },
+    // For `npm run dev`: forward API and board calls to a query service running locally.
+    proxy: {
+      '/api': { target: 'http://127.0.0.1:8000', changeOrigin: true },
+      '/board': { target: 'http://127.0.0.1:8000', changeOrigin: true },
+    },
   },
   build: {
     outDir: 'dist',

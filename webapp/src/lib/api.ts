@@ -1,4 +1,5 @@
-// Types and fetch helpers for the query service's HTTP API (/api/v1).
+// Types and fetch helpers for the query service's HTTP API (/api/v1) and its board (/board).
+import type { Board, BoardAnswer } from './board/check'
 
 export const API_BASE = '/api/v1'
 
@@ -180,6 +181,32 @@ export function fetchVotes(params: URLSearchParams, signal?: AbortSignal, fetchI
 
 export function fetchVote(voteId: string, signal?: AbortSignal, fetchImpl?: FetchLike): Promise<Vote> {
   return getJson<Vote>(voteUrl(voteId), signal, fetchImpl)
+}
+
+export const boardUrl = '/board'
+
+/** Where a tracking code's board entry and inclusion proof are (any case: the API takes both). */
+export function receiptUrl(code: string): string {
+  return `${API_BASE}/receipts/${encodeURIComponent(code)}`
+}
+
+/** The board's server, for the receipt check: what it answers is data to check, not trust. */
+export function httpBoard(signal?: AbortSignal, fetchImpl?: FetchLike): Board {
+  return {
+    async serverKey(): Promise<string> {
+      const listing = await getJson<{ verifier_key?: unknown }>(boardUrl, signal, fetchImpl)
+      if (typeof listing.verifier_key !== 'string') throw new ApiError(200, 'The board lists no verifier key.')
+      return listing.verifier_key
+    },
+    async receipt(code: string): Promise<BoardAnswer> {
+      try {
+        return { status: 200, body: await getJson<unknown>(receiptUrl(code), signal, fetchImpl) }
+      } catch (err) {
+        if (err instanceof ApiError) return { status: err.status, detail: err.detail }
+        throw err
+      }
+    },
+  }
 }
 
 /** Light shape check for data arriving over SSE, so bad payloads are not rendered. */

@@ -1,8 +1,11 @@
-// A two-page hash router: "#/" (results) and "#/log?query" (audit log).
+// A hash router: "#/" (results), "#/log?query" (audit log) and "#/receipt?code=" (the
+// receipt check).
 // Hash URLs need no server-side fallback: the service only has to serve index.html at "/".
 import { computed, shallowRef, type ComputedRef } from 'vue'
 
-export type RouteName = 'results' | 'log'
+export type RouteName = 'results' | 'log' | 'receipt'
+
+const PATHS: Record<RouteName, string> = { results: '', log: 'log', receipt: 'receipt' }
 
 export interface Route {
   name: RouteName
@@ -14,12 +17,13 @@ export function parseHash(hash: string): Route {
   const qIndex = raw.indexOf('?')
   const path = (qIndex >= 0 ? raw.slice(0, qIndex) : raw).replace(/\/+$/, '')
   const query = new URLSearchParams(qIndex >= 0 ? raw.slice(qIndex + 1) : '')
-  return { name: path === '/log' ? 'log' : 'results', query }
+  const name = (Object.keys(PATHS) as RouteName[]).find((n) => PATHS[n] && `/${PATHS[n]}` === path)
+  return { name: name ?? 'results', query }
 }
 
 export function buildHash(name: RouteName, query?: URLSearchParams): string {
   const qs = query?.toString() ?? ''
-  return `#/${name === 'log' ? 'log' : ''}${qs ? `?${qs}` : ''}`
+  return `#/${PATHS[name]}${qs ? `?${qs}` : ''}`
 }
 
 const current = shallowRef<Route>(parseHash(typeof location === 'undefined' ? '' : location.hash))
