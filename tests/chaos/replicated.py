@@ -22,19 +22,20 @@ from boleta.stack import kafka
 from tests.chaos.stack import App
 from tests.integration.kafka_helpers import end_offsets
 
-# Node n on 39092 + 100 (n - 1), its controller on 39093 + 100 (n - 1) (KAFKA_NODE_PORT_STEP).
+# Below Linux's ephemeral ports (32768-60999), where a client's connection could hold one.
+# Node n on 21092 + 100 (n - 1), its controller on 21093 + 100 (n - 1) (KAFKA_NODE_PORT_STEP).
 PORTS = {
     "BOLETA_KAFKA_NODES": "3",
-    "BOLETA_KAFKA_BOOTSTRAP": "127.0.0.1:39092",
-    "BOLETA_KAFKA_CONTROLLER_PORT": "39093",
-    "BOLETA_REDIS_URL": "redis://127.0.0.1:36379/0",
-    "BOLETA_MONGO_URL": "mongodb://127.0.0.1:37017/",
-    "BOLETA_COMMAND_PORT": "35051",
-    "BOLETA_COMMAND_METRICS_PORT": "39100",
-    "BOLETA_TALLIES_METRICS_PORT": "39101",
-    "BOLETA_AUDIT_METRICS_PORT": "39102",
-    "BOLETA_BOARD_METRICS_PORT": "39103",
-    "BOLETA_QUERY_PORT": "38000",
+    "BOLETA_KAFKA_BOOTSTRAP": "127.0.0.1:21092",
+    "BOLETA_KAFKA_CONTROLLER_PORT": "21093",
+    "BOLETA_REDIS_URL": "redis://127.0.0.1:21379/0",
+    "BOLETA_MONGO_URL": "mongodb://127.0.0.1:21017/",
+    "BOLETA_COMMAND_PORT": "21051",
+    "BOLETA_COMMAND_METRICS_PORT": "21100",
+    "BOLETA_TALLIES_METRICS_PORT": "21101",
+    "BOLETA_AUDIT_METRICS_PORT": "21102",
+    "BOLETA_BOARD_METRICS_PORT": "21103",
+    "BOLETA_QUERY_PORT": "21000",
     # Three JVMs on a 2-core machine: a small heap each.
     "BOLETA_KAFKA_HEAP": "256m",
 }

@@ -87,6 +87,8 @@ def test_the_chaos_suites_replicated_stack_has_ports_of_its_own() -> None:
     assert not set(ports) & chaos_ports()
     default = settings_mod.load(THREE)
     assert not set(ports) & {*kafka_ports(default), *default_ports(default)}
+    low, _ = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    assert max(ports) < low, "a port among the ephemeral ones may be a client's"
 
 
 def test_each_node_has_its_id_ports_directory_and_the_quorum_of_all(tmp_path: Path) -> None:
