@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import grpc
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -55,7 +56,7 @@ class CommandService:
 
 
 @contextmanager
-def running_stack(isolated: Settings, **changes: str) -> Iterator[tuple[Settings, str]]:
+def running_stack(isolated: Settings, **changes: Any) -> Iterator[tuple[Settings, str]]:
     assert (REPO_ROOT / "webapp" / "dist" / "index.html").exists(), "run `make webapp` first"
     settings = isolated.replace(command_port=free_port(), query_port=free_port(), **changes)
     commands = CommandService(settings)
@@ -88,6 +89,14 @@ def cast_votes(settings: Settings, votes: list[voting_pb2.Vote]) -> None:
             voting_pb2.CastVotesRequest(votes=votes), timeout=30
         )
     assert all(r.HasField("accepted") for r in reply.results), reply
+
+
+def cast_one(settings: Settings, vote: voting_pb2.Vote) -> voting_pb2.CastVoteResponse:
+    """Casts ``vote`` by CastVote; the reply carries its tracking code and signed receipt."""
+    with grpc.insecure_channel(f"127.0.0.1:{settings.command_port}") as channel:
+        return voting_pb2_grpc.VotingServiceStub(channel).CastVote(
+            voting_pb2.CastVoteRequest(vote=vote), timeout=30
+        )
 
 
 def cast(settings: Settings, band: str, count: int, contest: str = "") -> None:
