@@ -23,13 +23,7 @@ from boleta.board_secrets import board_pseudonyms, board_signer, checkpoint_orig
 from boleta.serve_projections import board_sink, mongo_db
 from boleta.settings import Settings
 from domain import vote_cast_codec
-from domain.readmodel import (
-    BOARD_PREFIX,
-    codes_collection,
-    file_id,
-    files_collection,
-    state_collection,
-)
+from domain.readmodel import BOARD_PREFIX, file_id, files_collection, state_collection
 from projections.board_check import (
     BoardAgainstLog,
     FileComparison,
@@ -93,7 +87,7 @@ class BoardRebuild:
     messages: int
     entries: int
     seconds: float
-    scratch: tuple[str, ...]  # the scratch collections, kept when the boards differ
+    scratch: tuple[str, ...]  # the scratch board's collections, kept when the boards differ
 
     @property
     def identical(self) -> bool:
@@ -112,14 +106,14 @@ def rebuild_board(
         until = {p: board.offset + 1 for p, board in live.items()}
         stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
         scratch = f"{BOARD_PREFIX}_rebuild_{stamp}"
-        names = tuple(f(scratch) for f in (files_collection, state_collection, codes_collection))
         console.print(
             f"replaying the log up to the live board's positions ({sum(until.values())} "
-            f"messages) into {', '.join(names)}"
+            f"messages) into the board {scratch}"
         )
         messages, entries = _replay_into(settings, scratch, until, on_progress)
         rebuilt = stored_boards(db, scratch)
         comparison = compare_boards(live, rebuilt, board_files(db), file_reader(db, scratch))
+        names = tuple(sorted(n for n in db.list_collection_names() if n.startswith(scratch)))
         if not comparison.differences:
             for name in names:
                 db.drop_collection(name)
@@ -135,6 +129,7 @@ def _replay_into(
     on_progress: Callable[[int, int], None],
 ) -> tuple[int, int]:
     sink = board_sink(settings, prefix=prefix)
+    sink.positions()  # as a worker does when assigned: the scratch board is empty
     total = sum(until.values())
     messages = entries = 0
     consumer = replay_consumer(settings.kafka_bootstrap, "rebuild-board", settings.kafka_security)

@@ -65,15 +65,18 @@ def board_sink(settings: Settings, prefix: str | None = None) -> Sink:
     """The public board: every vote event, windows and counting rules left to the recount."""
     from boleta.board_secrets import board_pseudonyms, board_signer, checkpoint_origin
     from domain.readmodel import BOARD_PREFIX
+    from projections.board_codes import RedisCodes
     from projections.board_sink import MongoBoard
 
     signer = board_signer(settings)
+    prefix = prefix or BOARD_PREFIX
     return MongoBoard(
         mongo_db(settings),
         board_pseudonyms(settings),
         signer.sign,
         lambda partition: checkpoint_origin(settings, partition),
-        prefix or BOARD_PREFIX,
+        RedisCodes(redis_client(settings), settings.tallies_tag, prefix),
+        prefix,
     )
 
 

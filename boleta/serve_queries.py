@@ -24,6 +24,7 @@ from boleta.settings import Settings
 from domain.projection import TallyView
 from domain.readmodel import BOARD_PREFIX
 from projections.asof import PastTheEndError
+from projections.board_codes import AsyncCodes
 from projections.log_reader import EndOffsets, replay_consumer
 from queries.app import QueryConfig, create_app
 from queries.asof import LogUnavailableError, ResultsAsOf
@@ -59,7 +60,8 @@ def build_app(settings: Settings) -> Litestar:
         return MongoVotes(clients["mongo"], settings.mongo_db, slack=slack)
 
     def open_board() -> MongoBoardReader:
-        return MongoBoardReader(clients["mongo"], settings.mongo_db, BOARD_PREFIX)
+        codes = AsyncCodes(clients["redis"], settings.tallies_tag, BOARD_PREFIX)
+        return MongoBoardReader(clients["mongo"], settings.mongo_db, BOARD_PREFIX, codes)
 
     async def close() -> None:
         if "redis" in clients:

@@ -120,8 +120,24 @@ def audit_checkpoint_id(collection: str, instance: str, partition: int) -> str:
     return f"{collection}:{instance}:{partition}" if instance else f"{collection}:{partition}"
 
 
-# The public board (projections.board_sink): files, per-partition state, tracking codes.
+# The public board (projections.board_sink): files and per-partition state in MongoDB, and
+# the tracking codes' places in Redis (projections.board_codes), under the tallies' hash tag.
 BOARD_PREFIX = "board"
+CODE_BUCKETS = 4096  # hashes of tracking codes, by the codes' first 12 bits
+
+
+def code_bucket(code: bytes) -> int:
+    return (code[0] << 4) | (code[1] >> 4)
+
+
+def board_codes_key(bucket: int, prefix: str = BOARD_PREFIX, tag: str = TALLIES_TAG) -> str:
+    """The Redis hash of one bucket of tracking codes: raw code -> ``<partition>:<index>``."""
+    return f"{PREFIX}{tag}:{prefix}:codes:{bucket:03x}"
+
+
+def board_codes_meta(prefix: str = BOARD_PREFIX, tag: str = TALLIES_TAG) -> str:
+    """The codes' marker: its ``instance`` changes when Redis lost them (then rebuilt)."""
+    return f"{PREFIX}{tag}:{prefix}:codes:meta"
 
 
 def files_collection(prefix: str = BOARD_PREFIX) -> str:
@@ -130,10 +146,6 @@ def files_collection(prefix: str = BOARD_PREFIX) -> str:
 
 def state_collection(prefix: str = BOARD_PREFIX) -> str:
     return f"{prefix}_state"
-
-
-def codes_collection(prefix: str = BOARD_PREFIX) -> str:
-    return f"{prefix}_codes"
 
 
 def file_id(partition: int, path: str) -> str:

@@ -2,14 +2,16 @@
 RFC 6962 tree of its vote events published as C2SP tlog-tiles, and a signed checkpoint
 (ADR 8, docs/verifiability.md).
 
-Three collections, named ``<prefix>_files``, ``<prefix>_state``, ``<prefix>_codes``:
+Two collections, named ``<prefix>_files`` and ``<prefix>_state``, and the tracking codes'
+places in Redis (:mod:`projections.board_codes`):
 
 - files: ``{_id: "p<N>/<tile path>", data}``, every tile and entry bundle, at the paths of
   c2sp.org/tlog-tiles. A path's bytes never change (a partial tile's path names its width).
 - state: ``{_id: "p<N>", offset, size, partial, entries, checkpoint}``, the partition's
   position (the last offset applied), the tree's right edge (``domain.board.TileState``) and
   the signed checkpoint of that size: the commit record.
-- codes: ``{_id: <tracking code hex>, partition, index}``, a leaf's place, for receipts.
+- codes (Redis): tracking code -> partition and index, for receipts; rewritten from the
+  entry bundles when Redis lost them.
 
 Exactly-once without transactions: a batch's files and codes are written first (upserts of
 bytes that are a function of the log alone, so writing them twice writes the same), then
@@ -31,17 +33,20 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bson import Binary
-from pymongo import ReplaceOne
+from pymongo import ReplaceOne, UpdateOne
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from domain.board import (
+    TILE_WIDTH,
     Checkpoint,
     Pseudonyms,
     TileState,
     append,
     board_entry,
+    decode_bundle,
     encode_entry,
+    entries_path,
     format_checkpoint,
     leaf_hash,
     state_root,
@@ -49,12 +54,12 @@ from domain.board import (
 from domain.projection import Delivered
 from domain.readmodel import (
     BOARD_PREFIX,
-    codes_collection,
     file_id,
     files_collection,
     state_collection,
     state_id,
 )
+from projections.board_codes import RedisCodes
 from projections.mongo_sink import duplicates_only
 
 Doc = dict[str, Any]
@@ -93,11 +98,12 @@ class MongoBoard:
         pseudonyms: Pseudonyms,
         sign: Callable[[str], str],
         origin_of: Callable[[int], str],
+        codes: RedisCodes,
         prefix: str = BOARD_PREFIX,
     ) -> None:
         self._files = db[files_collection(prefix)]
         self._state = db[state_collection(prefix)]
-        self._codes = db[codes_collection(prefix)]
+        self._codes = codes
         self._pseudonyms = pseudonyms
         self._sign = sign
         self._origin_of = origin_of
@@ -108,17 +114,46 @@ class MongoBoard:
 
     def positions(self) -> dict[int, int]:
         self._boards = self.stored()
+        if not self._codes.intact():
+            self._codes.mark()  # first, so that a loss from now on is noticed
+            for partition, board in self._boards.items():
+                self._rewrite_codes(partition, board.tiles.size)
         return {p: b.offset + 1 for p, b in self._boards.items()}
 
     def stale(self) -> bool:
-        return False  # append-only: nothing swaps or wipes a board under a worker
+        """True when Redis lost the codes: the worker re-seeks, and :meth:`positions`
+        writes them again. The board itself is append-only: nothing swaps or wipes it."""
+        return not self._codes.intact()
+
+    def _rewrite_codes(self, partition: int, size: int) -> None:
+        """Every code of ``partition``'s first ``size`` entries, from its entry bundles."""
+        paths = [entries_path(i) for i in range(size // TILE_WIDTH)]
+        if size % TILE_WIDTH:
+            paths.append(entries_path(size // TILE_WIDTH, size % TILE_WIDTH))
+        for start in range(0, len(paths), FILES_PER_WRITE):
+            chunk = paths[start : start + FILES_PER_WRITE]
+            ids = [file_id(partition, path) for path in chunk]
+            found = {d["_id"]: bytes(d["data"]) for d in self._files.find({"_id": {"$in": ids}})}
+            for n, name in enumerate(ids):
+                if name not in found:
+                    raise RuntimeError(f"board log p{partition} lacks {chunk[n]}")
+                entries = decode_bundle(found[name])
+                first = (start + n) * TILE_WIDTH
+                self._codes.add(partition, first, [leaf_hash(e) for e in entries])
 
     def apply(self, batch: Sequence[Delivered], lag: Mapping[int, int] | None = None) -> int | None:
-        """Append the batch's vote events to their partitions' trees. Returns the entries
-        appended, or None when another worker moved a partition past this one (re-seek)."""
+        """Append the batch's vote events to their partitions' trees: every partition's files,
+        then their codes, then their positions, three round trips a batch. Returns the
+        entries appended, or None when the worker must re-seek: another worker moved a
+        partition past this one, or Redis lost the codes."""
         by_partition: dict[int, list[Delivered]] = defaultdict(list)
         for delivered in batch:
             by_partition[delivered.partition].append(delivered)
+        if not self._codes.intact():
+            return None  # Redis lost the codes: re-seek, and positions() writes them again
+        moved: dict[int, PartitionBoard] = {}
+        files: list[tuple[int, str, bytes]] = []
+        codes: list[tuple[int, int, list[bytes]]] = []
         appended = 0
         for partition, messages in by_partition.items():
             board = self._boards.get(partition) or PartitionBoard()
@@ -130,25 +165,29 @@ class MongoBoard:
                 for m in new
                 if m.event is not None
             ]
-            tiles, writes = append(board.tiles, entries)
-            self._write_files(partition, [(w.path, w.data) for w in writes])
-            self._write_codes(partition, board.tiles.size, entries)
-            moved = PartitionBoard(new[-1].offset, tiles)
-            if not self._commit(partition, moved):
-                self._boards.pop(partition, None)
-                return None
-            self._boards[partition] = moved
+            leaves = [leaf_hash(entry) for entry in entries]
+            tiles, writes = append(board.tiles, entries, leaves)
+            files += [(partition, w.path, w.data) for w in writes]
+            codes.append((partition, board.tiles.size, leaves))
+            moved[partition] = PartitionBoard(new[-1].offset, tiles)
             appended += len(entries)
-        return appended
+        if not moved:
+            return 0
+        self._write_files(files)
+        self._codes.add_runs(codes)
+        behind = self._commit(moved)
+        self._boards.update(moved)
+        for partition in behind:
+            self._boards.pop(partition, None)
+        return None if behind else appended
 
     def checkpoint_text(self, partition: int, tiles: TileState) -> str:
         return format_checkpoint(
             Checkpoint(self._origin_of(partition), tiles.size, state_root(tiles))
         )
 
-    def _write_files(self, partition: int, files: list[tuple[str, bytes]]) -> None:
+    def _write_files(self, files: list[tuple[int, str, bytes]]) -> None:
         for start in range(0, len(files), FILES_PER_WRITE):
-            chunk = files[start : start + FILES_PER_WRITE]
             self._files.bulk_write(
                 [
                     ReplaceOne(
@@ -156,40 +195,47 @@ class MongoBoard:
                         {"_id": file_id(partition, path), "data": Binary(data)},
                         upsert=True,
                     )
-                    for path, data in chunk
+                    for partition, path, data in files[start : start + FILES_PER_WRITE]
                 ],
                 ordered=False,
             )
 
-    def _write_codes(self, partition: int, first_index: int, entries: list[bytes]) -> None:
-        if not entries:
-            return
-        docs = [
-            {"_id": leaf_hash(entry).hex(), "partition": partition, "index": first_index + i}
-            for i, entry in enumerate(entries)
-        ]
-        try:
-            self._codes.insert_many(docs, ordered=False)
-        except BulkWriteError as exc:
-            duplicates_only(exc)  # written before a crash or by a worker on the same partition
+    def _commit(self, moved: Mapping[int, PartitionBoard]) -> list[int]:
+        """Store each partition's new position, edge and signed checkpoint, only forward:
+        one unordered update of the partitions stored before, one unordered insert of the
+        new ones. The partitions whose stored position was already at or past the new one
+        (another worker's) are returned; the others are committed. (No upserts: FerretDB v1
+        answers an unordered bulk upsert that hits a duplicate without ``nModified``.)"""
+        docs = {p: self._state_doc(p, board) for p, board in moved.items()}
+        stored = [p for p in moved if p in self._boards]
+        new = [p for p in moved if p not in self._boards]
+        behind: list[int] = []
+        if stored:
+            updates = [
+                UpdateOne(
+                    {"_id": state_id(p), "offset": {"$lt": moved[p].offset}}, {"$set": docs[p]}
+                )
+                for p in stored
+            ]
+            if self._state.bulk_write(updates, ordered=False).matched_count < len(stored):
+                ids = [state_id(p) for p in stored]
+                now = {d["_id"]: d["offset"] for d in self._state.find({"_id": {"$in": ids}})}
+                behind += [p for p in stored if now.get(state_id(p)) != moved[p].offset]
+        if new:
+            try:
+                self._state.insert_many(
+                    [{"_id": state_id(p), **docs[p]} for p in new], ordered=False
+                )
+            except BulkWriteError as exc:
+                behind += [new[i] for i in duplicates_only(exc)]
+        return behind
 
-    def _commit(self, partition: int, board: PartitionBoard) -> bool:
-        """Store the partition's new position, edge and signed checkpoint, only forward.
-        False when the stored position is already at or past it (another worker's)."""
+    def _state_doc(self, partition: int, board: PartitionBoard) -> Doc:
         tiles = board.tiles
-        doc = {
+        return {
             "offset": board.offset,
             "size": tiles.size,
             "partial": [Binary(h) for h in tiles.partial],
             "entries": [Binary(e) for e in tiles.entries],
             "checkpoint": self._sign(self.checkpoint_text(partition, tiles)),
         }
-        try:
-            result = self._state.update_one(
-                {"_id": state_id(partition), "offset": {"$lt": board.offset}},
-                {"$set": doc},
-                upsert=True,
-            )
-        except DuplicateKeyError:
-            return False  # the document exists with an offset at or past ours
-        return result.matched_count == 1 or result.upserted_id is not None

@@ -1,7 +1,8 @@
 """Reading the public board from MongoDB (written by ``projections.board_sink``): a
-partition's signed checkpoint, its tiles and entry bundles, a leaf's place by tracking
-code. Only what the board worker committed is served: a checkpoint comes from the state
-document, which is written after every file it covers."""
+partition's signed checkpoint, its tiles and entry bundles; and a leaf's place by tracking
+code, from Redis (``projections.board_codes``). Only what the board worker committed is
+served: a checkpoint comes from the state document, which is written after every file it
+covers."""
 
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ import msgspec
 from pymongo import AsyncMongoClient
 
 from domain.readmodel import (
-    codes_collection,
     file_id,
     files_collection,
     state_collection,
     state_id,
 )
+from projections.board_codes import AsyncCodes
 
 # c2sp.org/tlog-tiles paths under a log's prefix: tile/<L>/<N>[.p/<W>] and
 # tile/entries/<N>[.p/<W>], N in 3-digit groups, all but the last prefixed with "x".
@@ -44,11 +45,13 @@ def is_tile_path(path: str) -> bool:
 
 
 class MongoBoardReader:
-    def __init__(self, client: AsyncMongoClient[dict[str, Any]], db: str, prefix: str) -> None:
+    def __init__(
+        self, client: AsyncMongoClient[dict[str, Any]], db: str, prefix: str, codes: AsyncCodes
+    ) -> None:
         database = client[db]
         self._files = database[files_collection(prefix)]
         self._state = database[state_collection(prefix)]
-        self._codes = database[codes_collection(prefix)]
+        self._codes = codes
 
     async def checkpoint(self, partition: int) -> str | None:
         doc = await self._state.find_one({"_id": state_id(partition)}, {"checkpoint": 1})
@@ -62,8 +65,8 @@ class MongoBoardReader:
         return None if doc is None else bytes(doc["data"])
 
     async def place(self, code: str) -> LeafPlace | None:
-        doc = await self._codes.find_one({"_id": code})
-        return None if doc is None else LeafPlace(int(doc["partition"]), int(doc["index"]))
+        found = await self._codes.place(bytes.fromhex(code))
+        return None if found is None else LeafPlace(*found)
 
 
 class BoardListing(msgspec.Struct, frozen=True):

@@ -126,16 +126,22 @@ def split_hashes(data: bytes) -> list[bytes]:
     return [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
 
 
-def append(state: TileState, new_entries: Sequence[bytes]) -> tuple[TileState, list[Write]]:
+def append(
+    state: TileState, new_entries: Sequence[bytes], leaves: Sequence[bytes] | None = None
+) -> tuple[TileState, list[Write]]:
     """Append ``new_entries`` to the log in ``state``: the new state and the files to write
     (every tile and bundle that filled, then the new partial ones), all of which are to be
-    written before a checkpoint of the new size is published. Entries go in by runs up to
-    the next tile boundary: a level 0 tile and its bundle fill at the end of a run."""
+    written before a checkpoint of the new size is published. ``leaves``: the entries' leaf
+    hashes, when the caller has them. Entries go in by runs up to the next tile boundary:
+    a level 0 tile and its bundle fill at the end of a run."""
     writes: list[Write] = []
     levels = [split_hashes(hashes) for hashes in state.partial] or [[]]
     bundle = list(state.entries)
     size = state.size
-    leaves = [sha256(b"\x00" + entry).digest() for entry in new_entries]
+    if leaves is None:
+        leaves = [sha256(b"\x00" + entry).digest() for entry in new_entries]
+    elif len(leaves) != len(new_entries):
+        raise ValueError("one leaf hash per entry")
     start, count = 0, len(new_entries)
     while start < count:
         end = min(count, start + TILE_WIDTH - size % TILE_WIDTH)

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pymongo
+import redis
 
 from boleta.board_keys import SignatureError, open_note
 from boleta.board_secrets import board_pseudonyms, board_signer, checkpoint_origin
@@ -34,10 +35,10 @@ from domain.board import (
 from domain.codec import UndecodableEvent
 from domain.readmodel import (
     BOARD_PREFIX,
-    codes_collection,
     files_collection,
     state_collection,
 )
+from projections.board_codes import RedisCodes
 from projections.log_reader import end_offsets, replay, replay_consumer
 from tests.integration.kafka_helpers import read_all
 from tests.integration.projection_helpers import wait_for
@@ -127,16 +128,18 @@ def required_files(entries: dict[int, list[bytes]]) -> set[str]:
     return {f"p{p}/{w.path}" for p, items in entries.items() for w in append(TileState(), items)[1]}
 
 
+def codes_of(world: Settings, prefix: str) -> dict[str, tuple[int, int]]:
+    with redis.Redis.from_url(world.redis_url) as client:
+        return RedisCodes(client, world.tallies_tag, prefix).all()
+
+
 def board_state(world: Settings, prefix: str = BOARD_PREFIX) -> dict[str, Any]:
     with pymongo.MongoClient(world.mongo_url, serverSelectionTimeoutMS=10_000) as client:
         db = client[world.mongo_db]
         return {
             "files": {d["_id"]: bytes(d["data"]) for d in db[files_collection(prefix)].find({})},
             "states": {int(d["_id"][1:]): d for d in db[state_collection(prefix)].find({})},
-            "codes": {
-                d["_id"]: (d["partition"], d["index"])
-                for d in db[codes_collection(prefix)].find({})
-            },
+            "codes": codes_of(world, prefix),
         }
 
 
@@ -208,6 +211,7 @@ def check_rebuild(
     board of the log's entries must hold, and every checkpoint."""
     prefix = f"rebuilt{int(time.time())}"
     rebuilt = board_sink(world, prefix=prefix)
+    rebuilt.positions()  # a new board: nothing stored yet
     consumer = replay_consumer(world.kafka_bootstrap, f"{world.group_prefix}-board-rebuild")
     try:
         ends = end_offsets(consumer, world.topic)

@@ -16,13 +16,15 @@ import httpx
 import msgspec
 import pymongo
 import pytest
+import redis
 
 from boleta.board_secrets import board_pseudonyms, checkpoint_origin
 from boleta.serve_projections import Model, board_sink
 from boleta.settings import Settings
 from domain import vote_cast_codec
 from domain.board import board_entry, tracking_code
-from domain.readmodel import codes_collection, files_collection, state_collection
+from domain.readmodel import files_collection, state_collection
+from projections.board_codes import RedisCodes
 from projections.log_reader import end_offsets, replay, replay_consumer
 from tests.integration.http_helpers import serving
 from tests.integration.kafka_helpers import free_port, read_all
@@ -159,14 +161,12 @@ def test_every_vote_event_has_its_leaf_and_a_rebuild_is_byte_identical(world: Se
     with running_worker(world, Model.board):
         wait_for(lambda: sum(board_sizes(world).values()) == len(events), 60, "the board")
     codes = {code: (p, o) for p, o, code in codes_in_log(world)}
-    with pymongo.MongoClient(world.mongo_url) as client:
-        stored = {
-            d["_id"]: (d["partition"], d["index"])
-            for d in client[world.mongo_db][codes_collection()].find({})
-        }
+    with redis.Redis.from_url(world.redis_url) as client:
+        stored = RedisCodes(client, world.tallies_tag).all()
     assert stored.keys() == codes.keys()
     # A second board from the same log, in other collections, is the same to the byte.
     rebuilt = board_sink(world, prefix="rebuilt")
+    assert rebuilt.positions() == {}
     consumer = replay_consumer(world.kafka_bootstrap, "test-board-rebuild")
     try:
         for batch in replay(
@@ -177,7 +177,61 @@ def test_every_vote_event_has_its_leaf_and_a_rebuild_is_byte_identical(world: Se
         consumer.close()
     live_files, live_states = board_bytes(world, "board")
     new_files, new_states = board_bytes(world, "rebuilt")
-    assert new_files == live_files
+    # Partial tiles depend on where batches ended; the full ones, and any file both hold,
+    # are the same bytes.
+    assert {k for k in new_files if ".p/" not in k} == {k for k in live_files if ".p/" not in k}
+    assert all(new_files[k] == live_files[k] for k in new_files.keys() & live_files.keys())
     assert {k: v["checkpoint"] for k, v in new_states.items()} == {
         k: v["checkpoint"] for k, v in live_states.items()
     }
+
+
+def test_codes_lost_by_redis_are_written_again_from_the_board(world: Settings) -> None:
+    first, later = make_events(300), make_events(40)
+    produce(world, first)
+    with running_worker(world, Model.board), redis.Redis.from_url(world.redis_url) as client:
+        codes = RedisCodes(client, world.tallies_tag)
+        wait_for(lambda: len(codes.all()) == len(first), 60, "every code in Redis")
+        before = codes.all()
+        codes.drop()  # Redis lost them (the board's files in MongoDB are intact)
+        wait_for(lambda: codes.all() == before, 30, "the codes written again while idle")
+        produce(world, later)
+        wait_for(lambda: len(codes.all()) == len(first) + len(later), 60, "new votes' codes")
+        assert codes.all().keys() == {code for _, _, code in codes_in_log(world)}
+
+
+def test_a_worker_behind_another_on_a_partition_re_seeks_and_moves_nothing_back(
+    world: Settings,
+) -> None:
+    """Two workers on one partition during a rebalance: the one behind finds the stored
+    position ahead of its batch, commits nothing of that partition and asks to re-seek."""
+    produce(world, make_events(120))
+    consumer = replay_consumer(world.kafka_bootstrap, "test-board-behind")
+    try:
+        batch = [
+            m
+            for b in replay(
+                consumer, world.topic, vote_cast_codec(), end_offsets(consumer, world.topic)
+            )
+            for m in b
+        ]
+    finally:
+        consumer.close()
+    batch = [m for m in batch if m.partition == 0]  # one partition: the race is on it
+    ahead, behind = board_sink(world), board_sink(world)
+    assert ahead.positions() == behind.positions() == {}
+    half, three_quarters = len(batch) // 2, 3 * len(batch) // 4
+    assert ahead.apply(batch[:half]) == half
+    assert behind.apply(batch[:half]) is None, "its partitions were made by the other"
+    assert behind.positions() == ahead.positions()
+    assert ahead.apply(batch[half:]) == len(batch) - half
+    before = board_bytes(world, "board")
+    assert behind.apply(batch[half:three_quarters]) is None, "the other is ahead of it"
+    after = board_bytes(world, "board")
+    assert {k: v["checkpoint"] for k, v in after[1].items()} == {
+        k: v["checkpoint"] for k, v in before[1].items()
+    }
+    assert after[0] == {**before[0], **{k: after[0][k] for k in after[0].keys() - before[0].keys()}}
+    assert all(after[0][k] == before[0][k] for k in before[0])
+    resumed = behind.positions()
+    assert resumed == {int(p[1:]): int(s["offset"]) + 1 for p, s in after[1].items()}
