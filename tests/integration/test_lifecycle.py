@@ -37,6 +37,7 @@ def private_env(tmp_path: Path) -> Iterator[dict[str, str]]:
             "BOLETA_COMMAND_METRICS_PORT": "19100",
             "BOLETA_TALLIES_METRICS_PORT": "19101",
             "BOLETA_AUDIT_METRICS_PORT": "19102",
+            "BOLETA_BOARD_METRICS_PORT": "19103",
             "BOLETA_QUERY_PORT": "18000",
         }
     )
