@@ -20,10 +20,16 @@ from rich.console import Console
 
 from boleta.board_keys import open_note
 from boleta.board_secrets import board_pseudonyms, board_signer, checkpoint_origin
-from boleta.serve_projections import board_sink, mongo_db
+from boleta.serve_projections import board_sink, mongo_db, redis_client
 from boleta.settings import Settings
 from domain import vote_cast_codec
-from domain.readmodel import BOARD_PREFIX, file_id, files_collection, state_collection
+from domain.readmodel import (
+    BOARD_PREFIX,
+    board_codes_key,
+    file_id,
+    files_collection,
+    state_collection,
+)
 from projections.board_check import (
     BoardAgainstLog,
     FileComparison,
@@ -31,6 +37,7 @@ from projections.board_check import (
     compare_boards,
     partition_of,
 )
+from projections.board_codes import RedisCodes
 from projections.log_reader import replay, replay_consumer
 
 Db = Database[dict[str, Any]]
@@ -87,7 +94,7 @@ class BoardRebuild:
     messages: int
     entries: int
     seconds: float
-    scratch: tuple[str, ...]  # the scratch board's collections, kept when the boards differ
+    scratch: tuple[str, ...]  # the scratch board's collections (and codes), kept on a difference
 
     @property
     def identical(self) -> bool:
@@ -117,6 +124,10 @@ def rebuild_board(
         if not comparison.differences:
             for name in names:
                 db.drop_collection(name)
+            with redis_client(settings) as client:
+                RedisCodes(client, settings.tallies_tag, scratch).drop()
+        else:  # and its tracking codes, in Redis
+            names += (f"{board_codes_key(0, scratch, settings.tallies_tag)[:-3]}*",)
         return BoardRebuild(comparison, messages, entries, time.perf_counter() - started, names)
     finally:
         db.client.close()

@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from boleta import settings as settings_mod
+from boleta.board_cli import board, recount
 
 
 class ServiceName(enum.StrEnum):
@@ -33,6 +34,8 @@ infra = typer.Typer(
     help="The local stack's services: Kafka, Redis, FerretDB.", no_args_is_help=True
 )
 app.add_typer(infra, name="infra")
+app.add_typer(board, name="board")
+app.command("recount")(recount)
 console = Console()
 err = Console(stderr=True)
 
@@ -218,14 +221,21 @@ def verify(
 
 @app.command("rebuild")
 def rebuild(
-    model: Annotated[str, typer.Argument(help="Which read model: tallies or audit.")],
+    model: Annotated[str, typer.Argument(help="Which read model: tallies, audit or board.")],
 ) -> None:
-    """Replay the log into a fresh read model while the live one serves; then swap it in."""
+    """Replay the log into a fresh read model while the live one serves; then swap it in.
+    The board is append-only: it is replayed into scratch collections up to the live
+    board's positions and compared with it byte for byte (exit 1 on a difference)."""
     from boleta import ops
+    from boleta.serve_projections import Model
 
     settings = _settings()
+    chosen = _model(model)
+    if chosen is Model.board:
+        _rebuild_board(settings)
+        return
     try:
-        result = ops.run_rebuild(settings, _model(model), err)
+        result = ops.run_rebuild(settings, chosen, err)
     except Exception as exc:
         raise _fail(exc) from None
     rate = result.messages / max(result.seconds, 1e-9)
@@ -233,6 +243,39 @@ def rebuild(
         f"[green]✓[/] rebuilt {model}: {result.messages} messages, {result.votes} votes, "
         f"{result.seconds:.1f}s ({rate:,.0f} events/s), swapped in after {result.swaps_tried} "
         "attempt(s)"
+    )
+
+
+def _rebuild_board(settings: settings_mod.Settings) -> None:
+    import time
+
+    from boleta import board_ops, ops
+
+    started = time.perf_counter()
+    try:
+        with ops.rebuild_progress(err) as progress:
+            task = progress.add_task("rebuilding board", total=None, rate="")
+
+            def on_progress(done: int, total: int) -> None:
+                rate = done / max(time.perf_counter() - started, 1e-9)
+                progress.update(task, completed=done, total=total, rate=f"{rate:,.0f} events/s")
+
+            result = board_ops.rebuild_board(settings, err, on_progress)
+    except Exception as exc:
+        raise _fail(exc) from None
+    found = result.comparison
+    if not result.identical:
+        for line in found.differences:
+            console.print(f"[red]✗[/] {escape(line)}")
+        console.print(
+            f"[red]the rebuilt board differs from the live one[/]; the rebuilt board is kept "
+            f"in {', '.join(result.scratch)} (drop them when done)"
+        )
+        raise typer.Exit(1)
+    console.print(
+        f"[green]✓[/] byte-identical: {found.files} files, {found.checkpoints} checkpoints "
+        f"({result.messages} messages, {result.entries} entries replayed in "
+        f"{result.seconds:.1f}s; {found.ahead} live files past those positions not compared)"
     )
 
 
