@@ -78,6 +78,11 @@ def node_name(settings: Settings, node: int = 1) -> str:
     return "kafka" if settings.kafka_nodes == 1 else f"kafka-{node}"
 
 
+def node_title(settings: Settings, node: int = 1) -> str:
+    """A node as errors name it: "Kafka" alone, "Kafka node N" of several."""
+    return "Kafka" if settings.kafka_nodes == 1 else f"Kafka node {node}"
+
+
 def node_address(settings: Settings, node: int = 1) -> tuple[str, int, int]:
     """(host, client port, controller port) of a node (see KAFKA_NODE_PORT_STEP)."""
     host, _ = settings.kafka_host_port
@@ -230,7 +235,7 @@ def _start_node(
     settings: Settings, node: int, cluster_id: str, listeners: Sequence[Listener]
 ) -> None:
     host, port, controller_port = node_address(settings, node)
-    name = node_name(settings, node)
+    name = node_title(settings, node)
     ensure_port_free(name, host, port, "BOLETA_KAFKA_BOOTSTRAP")
     ensure_port_free(f"{name}'s controller", host, controller_port, "BOLETA_KAFKA_CONTROLLER_PORT")
     for listener in listeners:
@@ -275,7 +280,7 @@ def wait_ready(settings: Settings) -> None:
         process(settings, node).wait_ready(
             partial(node_ready, settings, node),
             settings.ready_timeout_s,
-            node_name(settings, node),
+            node_title(settings, node),
         )
 
 
