@@ -19,10 +19,15 @@ from pymongo.database import Database
 from rich.console import Console
 
 from boleta.board_keys import open_note
-from boleta.board_secrets import board_pseudonyms, board_signer, checkpoint_origin
+from boleta.board_secrets import (
+    board_pseudonyms,
+    board_verifier_key,
+    checkpoint_origin,
+)
 from boleta.serve_projections import board_sink, mongo_db, redis_client
 from boleta.settings import Settings
 from domain import vote_cast_codec
+from domain.board import parse_verifier_key
 from domain.readmodel import (
     BOARD_PREFIX,
     board_codes_key,
@@ -77,8 +82,10 @@ def board_files(db: Db, prefix: str = BOARD_PREFIX) -> Iterator[tuple[int, str, 
 
 
 def against_log(settings: Settings, db: Db, boards: Mapping[int, StoredBoard]) -> BoardAgainstLog:
-    """The board's check against the log, with the board's own key and pseudonyms."""
-    verifier = board_signer(settings).verifier
+    """The board's check against the log, with the board's verifier key (the public one,
+    BOLETA_BOARD_VERIFIER_KEY, when set) and pseudonym secret (``BoardSecretError`` when
+    one cannot be read)."""
+    verifier = parse_verifier_key(board_verifier_key(settings))
     return BoardAgainstLog(
         boards,
         file_reader(db),

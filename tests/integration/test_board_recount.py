@@ -407,6 +407,13 @@ def test_rebuild_board_is_byte_identical_and_verify_passes_until_an_entry_is_for
     assert {name.rsplit("_", 1)[1] for name in kept} >= {"files", "state"}
     assert all(name in shown for name in kept)
     assert scratch_codes(world)  # the scratch board's tracking codes, kept too
+    # Without the pseudonym secret the board cannot be checked: said so, the rest checked.
+    blind = world.replace(board_secret_file=str(Path(world.catalog_file).with_name("none")))
+    verified = boleta(blind, "verify", "--wait", "5")
+    assert verified.returncode == 1, verified.stdout + verified.stderr
+    assert "board: not checked: BOLETA_BOARD_SECRET_FILE" in " ".join(verified.stdout.split())
+    assert "Traceback" not in verified.stderr
+    assert "tallies_total" in verified.stderr
 
 
 @pytest.mark.parametrize(
