@@ -7,19 +7,27 @@ import base64
 import shutil
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from string import Template
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 
-from boleta.settings import REPO_ROOT, Settings
+from boleta.settings import Settings
+from boleta.stack.kafka_config import (
+    KAFKA_DIR,
+    Listener,
+    new_topic,
+    node_address,
+    node_home,
+    node_name,
+    node_title,
+    nodes,
+    render_config,
+)
 from boleta.stack.process import ManagedProcess, ensure_port_free
 from boleta.stack.tools import require_tool, run_step
 
-KAFKA_DIR = REPO_ROOT / "infra" / "local" / "kafka"
 MAIN_CLASS = "kafka.Kafka"
 
 
@@ -62,40 +70,6 @@ def install(settings: Settings) -> Path:
     return lib
 
 
-def nodes(settings: Settings) -> range:
-    """The local cluster's node ids: 1 to BOLETA_KAFKA_NODES."""
-    return range(1, settings.kafka_nodes + 1)
-
-
-def node_home(settings: Settings, node: int = 1) -> Path:
-    """A node's config and data directory: ``home/kafka`` alone, ``home/kafka/node-N`` of
-    several."""
-    home = settings.home / "kafka"
-    return home if settings.kafka_nodes == 1 else home / f"node-{node}"
-
-
-def node_name(settings: Settings, node: int = 1) -> str:
-    return "kafka" if settings.kafka_nodes == 1 else f"kafka-{node}"
-
-
-def node_title(settings: Settings, node: int = 1) -> str:
-    """A node as errors name it: "Kafka" alone, "Kafka node N" of several."""
-    return "Kafka" if settings.kafka_nodes == 1 else f"Kafka node {node}"
-
-
-def node_address(settings: Settings, node: int = 1) -> tuple[str, int, int]:
-    """(host, client port, controller port) of a node (see KAFKA_NODE_PORT_STEP)."""
-    host, _ = settings.kafka_host_port
-    port, controller_port = settings.kafka_node_ports[node - 1]
-    return host, port, controller_port
-
-
-def replication(settings: Settings) -> tuple[int, int]:
-    """(replication factor, min.insync.replicas) of every topic: (1, 1) on one node; on
-    three, production's (3, 2): acks=all waits for two copies and survives one node down."""
-    return (1, 1) if settings.kafka_nodes == 1 else (3, 2)
-
-
 def process(settings: Settings, node: int = 1) -> ManagedProcess:
     return ManagedProcess(
         node_name(settings, node),
@@ -123,53 +97,6 @@ def _java(settings: Settings, main: str, *args: str) -> list[str]:
         main,
         *args,
     ]
-
-
-@dataclass(frozen=True, slots=True)
-class Listener:
-    """An extra plaintext listener on ``port`` that advertises ``advertised`` (host:port):
-    clients that reach the broker through a proxy must be told the proxy's address, or
-    their next connection would bypass it."""
-
-    name: str
-    port: int
-    advertised: str
-
-
-def render_config(settings: Settings, node: int = 1, listeners: Sequence[Listener] = ()) -> str:
-    """A node's server.properties: one node with a quorum of itself, or one of several whose
-    controller quorum is all of them (static voters)."""
-    host, port, controller_port = node_address(settings, node)
-    if settings.kafka_nodes == 1:
-        quorum = f"controller.quorum.bootstrap.servers={host}:{controller_port}"
-    else:
-        voters = ",".join(f"{n}@{host}:{node_address(settings, n)[2]}" for n in nodes(settings))
-        quorum = f"controller.quorum.voters={voters}"
-    assert not listeners or settings.kafka_nodes == 1, "extra listeners need a single node"
-    replicas, min_isr = replication(settings)
-    return Template((KAFKA_DIR / "server.properties.template").read_text()).substitute(
-        node_id=node,
-        quorum=quorum,
-        host=host,
-        port=port,
-        controller_port=controller_port,
-        log_dirs=node_home(settings, node) / "data",
-        partitions=settings.partitions,
-        replicas=replicas,
-        min_isr=min_isr,
-        extra_listeners="".join(f",{x.name}://{host}:{x.port}" for x in listeners),
-        extra_advertised="".join(f",{x.name}://{x.advertised}" for x in listeners),
-        extra_protocols="".join(f",{x.name}:PLAINTEXT" for x in listeners),
-    )
-
-
-def broker_properties(
-    settings: Settings, node: int = 1, listeners: Sequence[Listener] = ()
-) -> dict[str, str]:
-    """A node's configuration as Kafka reads it (the rendered server.properties)."""
-    lines = render_config(settings, node, listeners).splitlines()
-    pairs = (line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
-    return {key.strip(): value.strip() for key, value in pairs}
 
 
 def _write_config(settings: Settings, listeners: Sequence[Listener] = (), node: int = 1) -> Path:
@@ -282,26 +209,6 @@ def wait_ready(settings: Settings) -> None:
             settings.ready_timeout_s,
             node_title(settings, node),
         )
-
-
-def topic_config(settings: Settings) -> dict[str, str]:
-    """The vote topics' configuration: kept forever, and as many in-sync copies as the
-    cluster's size allows before a write is confirmed; never an unclean leader."""
-    _, min_isr = replication(settings)
-    return {
-        "retention.ms": "-1",
-        "retention.bytes": "-1",
-        "min.insync.replicas": str(min_isr),
-        "unclean.leader.election.enable": "false",
-    }
-
-
-def new_topic(settings: Settings, name: str, partitions: int) -> NewTopic:
-    """A vote topic as ``create_topics`` asks for it: on every node of a replicated cluster."""
-    replicas, _ = replication(settings)
-    return NewTopic(
-        name, num_partitions=partitions, replication_factor=replicas, config=topic_config(settings)
-    )
 
 
 def create_topics(settings: Settings, partitions: int | None = None, *names: str) -> None:

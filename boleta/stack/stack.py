@@ -10,7 +10,7 @@ from functools import partial
 from types import ModuleType
 
 from boleta.settings import Settings
-from boleta.stack import ferretdb, kafka, redis, toxiproxy
+from boleta.stack import ferretdb, kafka, kafka_config, redis, toxiproxy
 from boleta.stack.process import ManagedProcess, port_open
 
 SERVICES: dict[str, ModuleType] = {"kafka": kafka, "redis": redis, "ferretdb": ferretdb}
@@ -121,11 +121,11 @@ def _checks(settings: Settings) -> list[tuple[str, str, ManagedProcess, Callable
                 )
             )
             continue
-        for node in kafka.nodes(settings):
-            host, port, _ = kafka.node_address(settings, node)
+        for node in kafka_config.nodes(settings):
+            host, port, _ = kafka_config.node_address(settings, node)
             found.append(
                 (
-                    kafka.node_name(settings, node),
+                    kafka_config.node_name(settings, node),
                     f"{host}:{port}",
                     kafka.process(settings, node),
                     partial(kafka.node_ready, settings, node),

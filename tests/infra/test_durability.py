@@ -16,7 +16,7 @@ import pytest
 
 from boleta import settings as boleta_settings
 from boleta.serve_commands import vote_log_config
-from boleta.stack import kafka
+from boleta.stack import kafka_config
 from tests.infra.manifests import Doc, environment, of_kind, one
 
 pytestmark = pytest.mark.infra
@@ -77,18 +77,18 @@ def local() -> tuple[int, Durability]:
     BOLETA_KAFKA_NODES=3 runs."""
     settings = boleta_settings.load({"BOLETA_KAFKA_NODES": "3"})
     found: Durability = {}
-    for node in kafka.nodes(settings):
-        broker = kafka.broker_properties(settings, node)
+    for node in kafka_config.nodes(settings):
+        broker = kafka_config.broker_properties(settings, node)
         found[f"node {node}"] = log_settings(broker.get("default.replication.factor"), broker)
         found[f"node {node} internal topics"] = {
             "replication.factor": text(broker.get("offsets.topic.replication.factor")),
             "transaction min.insync.replicas": text(broker.get("transaction.state.log.min.isr")),
         }
     for name in (settings.topic, settings.dlq_topic):
-        topic = kafka.new_topic(settings, name, settings.partitions)
+        topic = kafka_config.new_topic(settings, name, settings.partitions)
         found[f"topic {name}"] = log_settings(topic.replication_factor, topic.config)
     found["command service producer"] = producer_settings(vote_log_config(settings))
-    return len(kafka.nodes(settings)), found
+    return len(kafka_config.nodes(settings)), found
 
 
 def expected(where: str) -> dict[str, str]:

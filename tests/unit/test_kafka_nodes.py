@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from boleta import settings as settings_mod
-from boleta.stack import kafka
+from boleta.stack import kafka, kafka_config
 from tests.chaos import network, replicated
 from tests.chaos import stack as chaos_stack
 
@@ -96,9 +96,9 @@ def test_each_node_has_its_id_ports_directory_and_the_quorum_of_all(tmp_path: Pa
     voters = "1@127.0.0.1:9093,2@127.0.0.1:9193,3@127.0.0.1:9293"
     dirs = set()
     for node, (port, controller) in zip(
-        kafka.nodes(settings), settings.kafka_node_ports, strict=True
+        kafka_config.nodes(settings), settings.kafka_node_ports, strict=True
     ):
-        config = kafka.broker_properties(settings, node)
+        config = kafka_config.broker_properties(settings, node)
         assert config["node.id"] == str(node)
         assert config["controller.quorum.voters"] == voters
         assert "controller.quorum.bootstrap.servers" not in config
@@ -114,7 +114,7 @@ def test_each_node_has_its_id_ports_directory_and_the_quorum_of_all(tmp_path: Pa
 
 def test_one_node_keeps_its_layout_and_quorum_of_itself(tmp_path: Path) -> None:
     settings = dataclasses.replace(settings_mod.load({}), home=tmp_path)
-    config = kafka.broker_properties(settings)
+    config = kafka_config.broker_properties(settings)
     assert config["node.id"] == "1"
     assert config["controller.quorum.bootstrap.servers"] == "127.0.0.1:9093"
     assert config["log.dirs"] == str(tmp_path / "kafka" / "data")
