@@ -18,6 +18,7 @@ from rich.table import Table
 
 from boleta import settings as settings_mod
 from boleta.board_cli import board, recount
+from boleta.receipt_cli import receipt
 
 
 class ServiceName(enum.StrEnum):
@@ -35,6 +36,7 @@ infra = typer.Typer(
 )
 app.add_typer(infra, name="infra")
 app.add_typer(board, name="board")
+app.add_typer(receipt, name="receipt")
 app.command("recount")(recount)
 console = Console()
 err = Console(stderr=True)
