@@ -24,7 +24,7 @@ from tests.chaos.checks import counts
 from tests.chaos.conftest import Chaos
 from tests.chaos.network import LINKS
 from tests.chaos.test_faults import progress
-from tests.e2e.test_webapp import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.integration.projection_helpers import wait_for
 
 pytestmark = pytest.mark.timeout(1200)
