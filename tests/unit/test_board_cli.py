@@ -56,7 +56,9 @@ def test_new_key_writes_an_owner_only_key_and_prints_only_its_verifier_key(home:
     assert result.stdout.strip() == signer.verifier_key_text
     secret = target.read_text().strip()
     assert secret.startswith("PRIVATE+KEY+")
-    assert secret.rsplit("+", 1)[1] not in result.output
+    material = secret.split("+", 4)[4]  # PRIVATE+KEY+<name>+<id>+<base64 seed>
+    assert len(material) == 44
+    assert material not in result.output
 
 
 def test_new_key_never_overwrites(home: Path) -> None:
