@@ -36,12 +36,13 @@ def _settings() -> settings_mod.Settings:
 
 @board.command("key")
 def key() -> None:
-    """Print the verifier key of the board's signing key (BOLETA_BOARD_KEY_FILE), as
-    name+id+base64: what a recount, a receipt check or Go's note.NewVerifier takes."""
-    from boleta.board_secrets import BoardSecretError, board_signer
+    """Print the board's verifier key, as name+id+base64: what a recount, a receipt check
+    or Go's note.NewVerifier takes (BOLETA_BOARD_VERIFIER_KEY when set, else the signing
+    key's, BOLETA_BOARD_KEY_FILE)."""
+    from boleta.board_secrets import BoardSecretError, board_verifier_key
 
     try:
-        print(board_signer(_settings()).verifier_key_text)
+        print(board_verifier_key(_settings()))
     except BoardSecretError as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None

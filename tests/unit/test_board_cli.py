@@ -20,6 +20,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("BOLETA_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("BOLETA_BOARD_ORIGIN", "example.org/board")
     monkeypatch.delenv("BOLETA_BOARD_KEY_FILE", raising=False)
+    monkeypatch.delenv("BOLETA_BOARD_VERIFIER_KEY", raising=False)
     return tmp_path
 
 
@@ -34,6 +35,17 @@ def test_key_prints_the_verifier_key_of_the_configured_signer(
     expected = NoteSigner.from_file(key_file).verifier_key_text
     assert result.stdout.strip() == expected
     assert parse_verifier_key(result.stdout).name == "example.org/board"
+
+
+def test_key_prints_the_verifier_key_given_without_the_signing_key(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verifier = NoteSigner.from_text(generate_signer_key("example.org/board")).verifier_key_text
+    monkeypatch.setenv("BOLETA_BOARD_VERIFIER_KEY", verifier)
+    monkeypatch.setenv("BOLETA_BOARD_KEY_FILE", str(home / "absent.key"))
+    result = CliRunner().invoke(app, ["board", "key"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == verifier
 
 
 def test_key_names_a_missing_key_file_and_its_setting(
