@@ -4,18 +4,26 @@ FerretDB resetting connections as the server answers (a checkpoint written that 
 never hears of). Each row then checks the votes exactly (test_faults' checks) and the board
 against the log (tests.chaos.board_checks): every file is what the log implies, every
 checkpoint the query service served while the fault ran is signed and a prefix of the
-log's tree (so consistent with every later one), and a rebuild is byte-identical.
+log's tree (so consistent with every later one), and a rebuild is byte-identical; then
+``boleta recount --compare`` reads the board over HTTP and counts it: its total is the
+tallies' count, and it equals the results API at the board's positions.
 """
 
 from __future__ import annotations
 
+import json
 import random
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from boleta.board_secrets import board_signer
+from boleta.settings import Settings, environment
 from tests.chaos.board_checks import CheckpointWatch, check_board
 from tests.chaos.conftest import Chaos
 from tests.chaos.stack import PARTITIONS
@@ -36,12 +44,34 @@ def board_rows(chaos: Chaos, tmp_path: Path) -> CheckpointWatch:
     return CheckpointWatch(base, PARTITIONS)
 
 
-def finish(chaos: Chaos, watch: CheckpointWatch, rebuild: bool = False) -> None:
+def finish(chaos: Chaos, watch: CheckpointWatch, state: Path, rebuild: bool = False) -> None:
     load = chaos.loads[-1]
     chaos.check(load.wait())
     failures = check_board(chaos.world, watch.served, rebuild=rebuild)
     chaos.row.notes.update(checkpoints_served=watch.count())
     assert not failures, "\n".join(failures)
+    recounted = recount(chaos.world, watch.base, state)
+    assert recounted["total"] == chaos.row.counted, "the recount is not the tallies' count"
+    assert recounted["compare"] == {"equal": True, "differences": []}, recounted["compare"]
+    chaos.row.notes.update(recounted=recounted["total"])
+
+
+def recount(world: Settings, base: str, state: Path) -> dict[str, Any]:
+    """``boleta recount --compare`` of the board the query service serves: anyone's count,
+    equal to the results API at the board's positions."""
+    key = board_signer(world).verifier_key_text
+    argv = ["recount", "--board", base, "--key", key, "--state", str(state), "--compare"]
+    done = subprocess.run(
+        [sys.executable, "-m", "boleta.cli", *argv, "--json"],
+        env=environment(world),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
 
 
 def test_board_worker_sigkilled_mid_tile(chaos: Chaos, tmp_path: Path) -> None:
@@ -61,7 +91,7 @@ def test_board_worker_sigkilled_mid_tile(chaos: Chaos, tmp_path: Path) -> None:
         kills_done.set()
         board.wait_ready()
         wait_for(lambda: not load.flowing(), 300, "the load to end")
-        finish(chaos, watch, rebuild=True)
+        finish(chaos, watch, tmp_path / "recount", rebuild=True)
 
 
 def test_board_ferretdb_resets_during_checkpoint_writes(chaos: Chaos, tmp_path: Path) -> None:
@@ -77,4 +107,4 @@ def test_board_ferretdb_resets_during_checkpoint_writes(chaos: Chaos, tmp_path: 
                 time.sleep(RESET_S)
             wait_for(lambda s=served: watch.count() > s, 120, "a checkpoint after the resets")
         healed.set()
-        finish(chaos, watch)
+        finish(chaos, watch, tmp_path / "recount")
