@@ -148,7 +148,7 @@ describe('AuditLogPage', () => {
 
   it("names voters by their pseudonym, never by an id the API may still send", async () => {
     const pseudonym = '3f9a0c1be27d4c58a6f1d2e3b4c5d6e7'
-    // Until the API stops sending voter_id, the page must not show it.
+    // Were an API to send voter_id (an older service), the page must still not show it.
     const vote = { ...makeVote(1, { voter: pseudonym }), voter_id: 'alice@example.org' }
     fetchMock.mockImplementation(async (url: string) =>
       url.includes('/votes/') ? jsonResponse(200, vote) : jsonResponse(200, { votes: [vote, makeVote(2)], next_cursor: null }),
