@@ -45,6 +45,35 @@ class AsOfBusyError(Exception):
     """Other replays held the service for longer than this one may wait."""
 
 
+class ReplayTurns:
+    """Replays of the log, one at a time, each within ``timeout_s`` of being asked for
+    (waiting for its turn included); ``replays`` counts those that ran."""
+
+    def __init__(self, timeout_s: float, what: str) -> None:
+        self._timeout = timeout_s
+        self._what = what
+        self._turn: asyncio.Semaphore | None = None  # made in the serving event loop
+        self.replays = 0
+
+    async def run(self, replay: Callable[[float], TallyView]) -> TallyView:
+        """``replay(seconds left)`` in a thread, once it is this call's turn; raises
+        :class:`AsOfBusyError` when no turn came within the timeout."""
+        deadline = time.monotonic() + self._timeout
+        if self._turn is None:
+            self._turn = asyncio.Semaphore(1)
+        try:
+            await asyncio.wait_for(self._turn.acquire(), self._timeout)
+        except TimeoutError:
+            raise AsOfBusyError(
+                f"other {self._what} are being computed; none started within {self._timeout:g} s"
+            ) from None
+        try:
+            self.replays += 1
+            return await asyncio.to_thread(replay, max(0.0, deadline - time.monotonic()))
+        finally:
+            self._turn.release()
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """Every contest's tallies as of ``as_of`` (per-second counts only of the ``WINDOW_S``
@@ -101,12 +130,10 @@ class ResultsAsOf:
     ) -> None:
         self._replay = replay
         self._final_delay = final_delay  # after a moment, until its results are final
-        self._timeout = timeout_s
         self._clock = clock
         self._final: Coalescer[Snapshot] = Coalescer(float("inf"), cache_size)
         self._fresh: Coalescer[Snapshot] = Coalescer(FRESH_TTL_S, 8)
-        self._turn: asyncio.Semaphore | None = None
-        self.replays = 0  # how many replays ran (for tests and metrics)
+        self._turns = ReplayTurns(timeout_s, "results as of a moment")
 
     async def snapshot(self, as_of: datetime) -> Snapshot:
         now = self._clock()
@@ -116,22 +143,7 @@ class ResultsAsOf:
         return await cache.get(as_of, lambda: self._compute(as_of, final))
 
     async def _compute(self, as_of: datetime, final: bool) -> Snapshot:
-        deadline = time.monotonic() + self._timeout
-        if self._turn is None:
-            self._turn = asyncio.Semaphore(1)
-        try:
-            await asyncio.wait_for(self._turn.acquire(), self._timeout)
-        except TimeoutError:
-            raise AsOfBusyError(
-                f"other results as of a moment are being computed; none started within "
-                f"{self._timeout:g} s"
-            ) from None
-        try:
-            self.replays += 1
-            left = max(0.0, deadline - time.monotonic())
-            view = await asyncio.to_thread(self._replay, as_of, left)
-        finally:
-            self._turn.release()
+        view = await self._turns.run(lambda left: self._replay(as_of, left))
         return Snapshot.of(view, as_of, final)
 
 

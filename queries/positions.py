@@ -14,13 +14,11 @@ at it exist yet).
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from domain.projection import TallyView
-from queries.asof import AsOfBusyError, Snapshot
+from queries.asof import ReplayTurns, Snapshot
 from queries.cache import Coalescer
 from queries.inputs import NotYetError, Positions, not_after_now
 
@@ -43,11 +41,9 @@ class ResultsAtPositions:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._replay = replay
-        self._timeout = timeout_s
         self._clock = clock
         self._cache: Coalescer[Snapshot] = Coalescer(float("inf"), cache_size)
-        self._turn: asyncio.Semaphore | None = None
-        self.replays = 0  # how many replays ran (for tests and metrics)
+        self._turns = ReplayTurns(timeout_s, "results at positions")
 
     async def snapshot(self, ends: Positions, as_of: datetime | None = None) -> Snapshot:
         """Every contest's tallies of the log's messages before ``ends`` (cast by ``as_of``
@@ -58,22 +54,7 @@ class ResultsAtPositions:
         return await self._cache.get(key, lambda: self._compute(ends, as_of))
 
     async def _compute(self, ends: Positions, as_of: datetime | None) -> Snapshot:
-        deadline = time.monotonic() + self._timeout
-        if self._turn is None:
-            self._turn = asyncio.Semaphore(1)
-        try:
-            await asyncio.wait_for(self._turn.acquire(), self._timeout)
-        except TimeoutError:
-            raise AsOfBusyError(
-                f"other results at positions are being computed; none started within "
-                f"{self._timeout:g} s"
-            ) from None
-        try:
-            self.replays += 1
-            left = max(0.0, deadline - time.monotonic())
-            view = await asyncio.to_thread(self._replay, dict(ends), as_of, left)
-        finally:
-            self._turn.release()
+        view = await self._turns.run(lambda left: self._replay(dict(ends), as_of, left))
         return Snapshot.of(view, as_of or self._clock(), final=True)
 
 
