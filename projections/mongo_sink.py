@@ -30,14 +30,15 @@ replays the batch, which finds its own counted votes stored and marks the same w
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import Any, TypeVar
 
 import pymongo
 from pymongo import UpdateOne
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from domain.projection import Delivered, audit_change, document_voter, supersede
 from domain.readmodel import (
@@ -117,6 +118,21 @@ def duplicates_only(exc: BulkWriteError) -> list[int]:
     return [int(e["index"]) for e in errors]
 
 
+T = TypeVar("T")
+
+
+def upserted(write: Callable[[], T]) -> T:
+    """Run an upsert of one document, and once more if it raced another writer's: two
+    upserts that both find no document both insert, and the server refuses the second as a
+    duplicate key. MongoDB retries that itself (since 4.2); FerretDB does not. The second
+    try finds the document and updates it (audit replicas that start together on a new log
+    all upsert its marker: tests/integration/test_ferretdb.py)."""
+    try:
+        return write()
+    except DuplicateKeyError:
+        return write()
+
+
 def ensure_indexes(collection: Collection[Doc]) -> None:
     for keys, options in INDEXES:
         collection.create_index(keys, **options)
@@ -142,11 +158,19 @@ class MongoAudit:
         """Indexes, and the marker whose absence tells a running worker the log was wiped;
         returns the instance it names (a new one if the marker was gone)."""
         ensure_indexes(self._db[collection])
-        marker = self._checkpoints.find_one_and_update(
-            {"_id": f"{collection}:{MARKER}"},
-            {"$setOnInsert": {"collection": collection, MARKER: True, INSTANCE: uuid.uuid4().hex}},
-            upsert=True,
-            return_document=pymongo.ReturnDocument.AFTER,
+        marker = upserted(
+            lambda: self._checkpoints.find_one_and_update(
+                {"_id": f"{collection}:{MARKER}"},
+                {
+                    "$setOnInsert": {
+                        "collection": collection,
+                        MARKER: True,
+                        INSTANCE: uuid.uuid4().hex,
+                    }
+                },
+                upsert=True,
+                return_document=pymongo.ReturnDocument.AFTER,
+            )
         )
         assert marker is not None, "an upsert returns the document"
         return str(marker.get(INSTANCE, ""))
@@ -175,13 +199,20 @@ class MongoAudit:
         inserted, counted = self._insert(self._db[collection], documents)
         self._write_timeline(self._db[timeline_collection(collection)], counted, stored)
         for partition, offset in moved.items():
-            self._checkpoints.update_one(
-                {"_id": audit_checkpoint_id(collection, instance, partition)},
-                {
-                    "$max": {"offset": offset},
-                    "$set": {"collection": collection, "partition": partition, INSTANCE: instance},
-                },
-                upsert=True,
+            upserted(  # two workers of a partition during a rebalance may both write it
+                partial(
+                    self._checkpoints.update_one,
+                    {"_id": audit_checkpoint_id(collection, instance, partition)},
+                    {
+                        "$max": {"offset": offset},
+                        "$set": {
+                            "collection": collection,
+                            "partition": partition,
+                            INSTANCE: instance,
+                        },
+                    },
+                    upsert=True,
+                )
             )
         if self._resolve() != collection:
             return None

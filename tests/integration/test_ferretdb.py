@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 import pymongo
 import pytest
+from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from projections.mongo_sink import MongoAudit
 
 
 def test_insert_many_unordered_inserts_the_rest_and_reports_duplicates(mongo_db) -> None:  # type: ignore[no-untyped-def]
@@ -66,3 +73,25 @@ def test_lookups_by_id_search_the_id_index(mongo_db) -> None:  # type: ignore[no
     assert votes.find_one({"_id": "e7"}) == {"_id": "e7", "band": "B"}
     assert votes.delete_one({"_id": "e7"}).deleted_count == 1
     assert votes.count_documents({}) == 19
+
+
+def test_audit_replicas_starting_together_share_one_marker(mongo_db) -> None:  # type: ignore[no-untyped-def]
+    """Production starts 2 to 6 audit workers at once on a new audit log: each upserts the
+    log's marker. Two upserts that both find nothing both insert, and FerretDB (unlike
+    MongoDB since 4.2) refuses the second as a duplicate key instead of retrying it; every
+    worker must start, and all must agree on the one instance the marker names."""
+    workers = 12
+    for attempt in range(4):
+        db = mongo_db.client[f"{mongo_db.name}_{attempt}"]
+        start = threading.Barrier(workers)
+
+        def open_audit(db: Database[dict[str, Any]] = db, start: threading.Barrier = start) -> str:
+            start.wait()
+            return MongoAudit(db).instance
+
+        try:
+            with ThreadPoolExecutor(workers) as pool:
+                instances = set(pool.map(lambda _: open_audit(), range(workers)))
+        finally:
+            mongo_db.client.drop_database(db.name)
+        assert len(instances) == 1, f"the workers disagree on the audit log's instance: {instances}"
