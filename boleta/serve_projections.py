@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     import pymongo.database
     import redis
 
+    from projections.board_sink import MongoBoard
+
 log = structlog.get_logger("boleta.projections")
 
 
@@ -61,7 +63,7 @@ def mongo_db(settings: Settings) -> pymongo.database.Database[dict[str, Any]]:
     return client[settings.mongo_db]
 
 
-def board_sink(settings: Settings, prefix: str | None = None) -> Sink:
+def board_sink(settings: Settings, prefix: str | None = None) -> MongoBoard:
     """The public board: every vote event, windows and counting rules left to the recount."""
     from boleta.board_secrets import board_pseudonyms, board_signer, checkpoint_origin
     from domain.readmodel import BOARD_PREFIX
@@ -86,7 +88,9 @@ def build_sink(settings: Settings, model: Model) -> Sink:
     admits every vote event."""
     sink: Sink
     if model is Model.board:
-        return board_sink(settings)
+        from projections.board_pipeline import PipelinedBoard
+
+        return PipelinedBoard(board_sink(settings))
     if model is Model.tallies:
         from projections.redis_sink import RedisTallies
 
@@ -114,6 +118,11 @@ def batch_timeout_s(settings: Settings, model: Model) -> float:
     return settings.audit_batch_timeout_ms / 1000
 
 
+def batch_size(settings: Settings, model: Model) -> int:
+    """How many messages the worker of ``model`` applies at most in one batch."""
+    return settings.board_batch_size if model is Model.board else settings.projection_batch_size
+
+
 def build_worker(
     settings: Settings, model: Model, stop: threading.Event, registry: CollectorRegistry
 ) -> ProjectionWorker:
@@ -134,7 +143,7 @@ def build_worker(
         dead_letters,
         ProjectionMetrics(registry, str(model)),
         stop,
-        batch_size=settings.projection_batch_size,
+        batch_size=batch_size(settings, model),
         batch_timeout_s=batch_timeout_s(settings, model),
         crash_after_dead_letters=settings.crash_after_dead_letters,
     )

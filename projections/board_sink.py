@@ -86,6 +86,21 @@ class PartitionBoard:
         return cls(int(doc["offset"]), tiles)
 
 
+class Prepared:
+    """One batch's writes, computed by :meth:`MongoBoard.prepare`: its files (partition,
+    path, bytes), its codes' runs (partition, first index, leaf hashes), each partition's
+    new position and edge, the partitions with no stored position yet, the entries."""
+
+    __slots__ = ("appended", "codes", "files", "moved", "new")
+
+    def __init__(self) -> None:
+        self.files: list[tuple[int, str, bytes]] = []
+        self.codes: list[tuple[int, int, list[bytes]]] = []
+        self.moved: dict[int, PartitionBoard] = {}
+        self.new: list[int] = []
+        self.appended = 0
+
+
 class MongoBoard:
     """The board's writer: ``sign`` turns a checkpoint's text into its signed note,
     ``origin_of(partition)`` names a partition's log."""
@@ -146,40 +161,62 @@ class MongoBoard:
         then their codes, then their positions, three round trips a batch. Returns the
         entries appended, or None when the worker must re-seek: another worker moved a
         partition past this one, or Redis lost the codes."""
+        prepared = self.prepare(batch)
+        if not prepared.moved:
+            return 0 if self._codes.intact() else None
+        behind = self.write(prepared)
+        if behind is None:
+            return None  # Redis lost the codes: re-seek, and positions() writes them again
+        self.advance(prepared)
+        for partition in behind:
+            self._boards.pop(partition, None)
+        return None if behind else prepared.appended
+
+    def prepare(self, batch: Sequence[Delivered]) -> Prepared:
+        """The batch's writes, computed from the positions this writer holds (no I/O, and
+        nothing changes until :meth:`advance`)."""
         by_partition: dict[int, list[Delivered]] = defaultdict(list)
         for delivered in batch:
             by_partition[delivered.partition].append(delivered)
-        if not self._codes.intact():
-            return None  # Redis lost the codes: re-seek, and positions() writes them again
-        moved: dict[int, PartitionBoard] = {}
-        files: list[tuple[int, str, bytes]] = []
-        codes: list[tuple[int, int, list[bytes]]] = []
-        appended = 0
+        prepared = Prepared()
+        pseudonyms = self._pseudonyms
         for partition, messages in by_partition.items():
-            board = self._boards.get(partition) or PartitionBoard()
-            new = [m for m in messages if m.offset > board.offset]
+            board = self._boards.get(partition)
+            offset = -1 if board is None else board.offset
+            new = [m for m in messages if m.offset > offset]
             if not new:
                 continue
+            tiles = TileState() if board is None else board.tiles
             entries = [
-                encode_entry(board_entry(m.event, m.offset, self._pseudonyms))
+                encode_entry(board_entry(m.event, m.offset, pseudonyms))
                 for m in new
                 if m.event is not None
             ]
             leaves = [leaf_hash(entry) for entry in entries]
-            tiles, writes = append(board.tiles, entries, leaves)
-            files += [(partition, w.path, w.data) for w in writes]
-            codes.append((partition, board.tiles.size, leaves))
-            moved[partition] = PartitionBoard(new[-1].offset, tiles)
-            appended += len(entries)
-        if not moved:
-            return 0
-        self._write_files(files)
-        self._codes.add_runs(codes)
-        behind = self._commit(moved)
-        self._boards.update(moved)
-        for partition in behind:
-            self._boards.pop(partition, None)
-        return None if behind else appended
+            moved, writes = append(tiles, entries, leaves)
+            prepared.files += [(partition, w.path, w.data) for w in writes]
+            prepared.codes.append((partition, tiles.size, leaves))
+            prepared.moved[partition] = PartitionBoard(new[-1].offset, moved)
+            if board is None:
+                prepared.new.append(partition)
+            prepared.appended += len(entries)
+        return prepared
+
+    def advance(self, prepared: Prepared) -> None:
+        """Hold the prepared positions as this writer's own: the next :meth:`prepare` goes on
+        from them. (A pipeline advances before the write is confirmed, and reloads the stored
+        positions with :meth:`positions` when it was not.)"""
+        self._boards.update(prepared.moved)
+
+    def write(self, prepared: Prepared) -> list[int] | None:
+        """Write a prepared batch: its files, then its codes, then its positions, only
+        forward. Returns the partitions another worker had already moved past it (not
+        committed), or None, writing nothing, when Redis lost the codes."""
+        if not self._codes.intact():
+            return None
+        self._write_files(prepared.files)
+        self._codes.add_runs(prepared.codes)
+        return self._commit(prepared.moved, prepared.new)
 
     def checkpoint_text(self, partition: int, tiles: TileState) -> str:
         return format_checkpoint(
@@ -200,15 +237,15 @@ class MongoBoard:
                 ordered=False,
             )
 
-    def _commit(self, moved: Mapping[int, PartitionBoard]) -> list[int]:
+    def _commit(self, moved: Mapping[int, PartitionBoard], new: Sequence[int]) -> list[int]:
         """Store each partition's new position, edge and signed checkpoint, only forward:
         one unordered update of the partitions stored before, one unordered insert of the
-        new ones. The partitions whose stored position was already at or past the new one
-        (another worker's) are returned; the others are committed. (No upserts: FerretDB v1
-        answers an unordered bulk upsert that hits a duplicate without ``nModified``.)"""
+        new ones (``new``: the partitions this writer had no position of). The partitions
+        whose stored position was already at or past the new one (another worker's) are
+        returned; the others are committed. (No upserts: FerretDB v1 answers an unordered
+        bulk upsert that hits a duplicate without ``nModified``.)"""
         docs = {p: self._state_doc(p, board) for p, board in moved.items()}
-        stored = [p for p in moved if p in self._boards]
-        new = [p for p in moved if p not in self._boards]
+        stored = [p for p in moved if p not in new]
         behind: list[int] = []
         if stored:
             updates = [
