@@ -235,3 +235,53 @@ def test_a_worker_behind_another_on_a_partition_re_seeks_and_moves_nothing_back(
     assert all(after[0][k] == before[0][k] for k in before[0])
     resumed = behind.positions()
     assert resumed == {int(p[1:]): int(s["offset"]) + 1 for p, s in after[1].items()}
+
+
+def test_files_stored_before_a_lost_position_are_found_and_the_rest_written(
+    world: Settings,
+) -> None:
+    """A worker killed after a batch's files, before its position: its successor starts
+    from the stored position, writes those files again with the batch after them (the ones
+    found stored hold the same bytes and are left as they are) and commits."""
+    events = make_events(400)
+    produce(world, events)
+    consumer = replay_consumer(world.kafka_bootstrap, "test-board-files-again")
+    try:
+        until = end_offsets(consumer, world.topic)
+        batch = [m for b in replay(consumer, world.topic, vote_cast_codec(), until) for m in b]
+    finally:
+        consumer.close()
+    killed = board_sink(world)
+    assert killed.positions() == {}
+    assert killed.apply(batch[: len(batch) // 2]) == len(batch) // 2
+    with pymongo.MongoClient(world.mongo_url) as client:
+        client[world.mongo_db][state_collection()].delete_many({})  # the position never was
+    successor = board_sink(world)
+    assert successor.positions() == {}
+    assert successor.apply(batch) == len(events)
+    clean = board_sink(world, prefix="clean")
+    assert clean.positions() == {}
+    assert clean.apply(batch) == len(events)
+    files, states = board_bytes(world, "board")
+    clean_files, clean_states = board_bytes(world, "clean")
+    assert {k: v["checkpoint"] for k, v in states.items()} == {
+        k: v["checkpoint"] for k, v in clean_states.items()
+    }
+    assert {k: v for k, v in files.items() if k in clean_files} == clean_files
+
+
+def test_codes_of_one_bucket_beyond_what_one_redis_call_unpacks_are_all_stored(
+    world: Settings,
+) -> None:
+    """A batch's codes go in one script call, an HSET per bucket of up to 500 codes: a
+    bucket holding more (a huge batch) is not refused by Lua's unpack limit (8,000)."""
+    leaves = [b"\xab\xc0" + i.to_bytes(30, "big") for i in range(5000)]  # one bucket
+    others = [bytes([i]) * 32 for i in range(200)]
+    with redis.Redis.from_url(world.redis_url) as client:
+        codes = RedisCodes(client, world.tallies_tag)
+        codes.add_runs([(1, 7, leaves), (2, 0, others)])
+        stored = codes.all()
+    assert stored == {
+        **{leaf.hex(): (1, 7 + i) for i, leaf in enumerate(leaves)},
+        **{leaf.hex(): (2, i) for i, leaf in enumerate(others)},
+    }
