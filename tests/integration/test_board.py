@@ -254,6 +254,7 @@ def test_files_stored_before_a_lost_position_are_found_and_the_rest_written(
     killed = board_sink(world)
     assert killed.positions() == {}
     assert killed.apply(batch[: len(batch) // 2]) == len(batch) // 2
+    client: pymongo.MongoClient[dict[str, Any]]
     with pymongo.MongoClient(world.mongo_url) as client:
         client[world.mongo_db][state_collection()].delete_many({})  # the position never was
     successor = board_sink(world)
