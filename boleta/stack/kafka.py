@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -148,14 +148,25 @@ def _cluster_id(settings: Settings) -> str:
     return new_cluster_id()
 
 
-def start(settings: Settings, listeners: Sequence[Listener] = ()) -> None:
+def start(settings: Settings, listeners: Mapping[int, Sequence[Listener]] | None = None) -> None:
     """Start every node that is not running, each formatted first if it never was (one
-    after another: the formatting steps report progress on one console)."""
+    after another: the formatting steps report progress on one console). ``listeners``:
+    each node's extra listeners."""
     install(settings)
     cluster_id = _cluster_id(settings)
     for node in nodes(settings):
         if process(settings, node).pid() is None:
-            _start_node(settings, node, cluster_id, listeners)
+            _start_node(settings, node, cluster_id, (listeners or {}).get(node, ()))
+
+
+def start_node(settings: Settings, node: int, listeners: Sequence[Listener] = ()) -> None:
+    """Start one node of the cluster (formatted first if it never was) and wait until it is
+    back in the cluster: a rolling restart's step."""
+    install(settings)
+    _start_node(settings, node, _cluster_id(settings), listeners)
+    process(settings, node).wait_ready(
+        partial(node_ready, settings, node), settings.ready_timeout_s, node_title(settings, node)
+    )
 
 
 def _start_node(

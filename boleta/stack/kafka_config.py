@@ -55,11 +55,13 @@ def replication(settings: Settings) -> tuple[int, int]:
 class Listener:
     """An extra plaintext listener on ``port`` that advertises ``advertised`` (host:port):
     clients that reach the broker through a proxy must be told the proxy's address, or
-    their next connection would bypass it."""
+    their next connection would bypass it. ``inter_broker``: the node's replicas fetch from
+    their leaders over the leaders' listeners of this name (else over PLAINTEXT)."""
 
     name: str
     port: int
     advertised: str
+    inter_broker: bool = False
 
 
 def render_config(settings: Settings, node: int = 1, listeners: Sequence[Listener] = ()) -> str:
@@ -71,7 +73,8 @@ def render_config(settings: Settings, node: int = 1, listeners: Sequence[Listene
     else:
         voters = ",".join(f"{n}@{host}:{node_address(settings, n)[2]}" for n in nodes(settings))
         quorum = f"controller.quorum.voters={voters}"
-    assert not listeners or settings.kafka_nodes == 1, "extra listeners need a single node"
+    inter_broker = [x.name for x in listeners if x.inter_broker]
+    assert len(inter_broker) <= 1, "a node fetches over one listener"
     replicas, min_isr = replication(settings)
     return Template((KAFKA_DIR / "server.properties.template").read_text()).substitute(
         node_id=node,
@@ -86,6 +89,7 @@ def render_config(settings: Settings, node: int = 1, listeners: Sequence[Listene
         extra_listeners="".join(f",{x.name}://{host}:{x.port}" for x in listeners),
         extra_advertised="".join(f",{x.name}://{x.advertised}" for x in listeners),
         extra_protocols="".join(f",{x.name}:PLAINTEXT" for x in listeners),
+        inter_broker=inter_broker[0] if inter_broker else "PLAINTEXT",
     )
 
 

@@ -6,7 +6,6 @@ and every checkpoint it served."""
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections import defaultdict
 from typing import Any
@@ -40,6 +39,7 @@ from domain.readmodel import (
 )
 from projections.board_codes import RedisCodes
 from projections.log_reader import end_offsets, replay, replay_consumer
+from tests.chaos.watch import Watch
 from tests.integration.kafka_helpers import read_all
 from tests.integration.projection_helpers import wait_for
 
@@ -47,26 +47,17 @@ SETTLE_S = 180
 TILE = re.compile(r"tile/(entries|[0-9]+)/((?:x[0-9]{3}/)*[0-9]{3})(?:\.p/([0-9]+))?")
 
 
-class CheckpointWatch:
+class CheckpointWatch(Watch):
     """Polls the query service's checkpoints while a row runs: every distinct one served."""
 
     def __init__(self, base: str, partitions: int, every_s: float = 0.05) -> None:
+        super().__init__("checkpoints")
         self.base, self.partitions, self.every_s = base, partitions, every_s
         self.served: dict[int, list[str]] = defaultdict(list)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="checkpoints", daemon=True)
-
-    def __enter__(self) -> CheckpointWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(10)
 
     def _run(self) -> None:
         with httpx.Client(base_url=self.base, timeout=5) as http:
-            while not self._stop.is_set():
+            while self.watching():
                 for p in range(self.partitions):
                     try:
                         answer = http.get(f"/board/p{p}/checkpoint")

@@ -31,6 +31,7 @@ RETRY_CODES = {
     grpc.StatusCode.CANCELLED,
 }
 RETRY_REASONS = {"unavailable", "resource_exhausted"}
+CALL_DEADLINE_S = 10.0  # each CastVotes call's gRPC deadline
 CHANNEL_OPTIONS = [
     ("grpc.initial_reconnect_backoff_ms", 200),
     ("grpc.min_reconnect_backoff_ms", 200),
@@ -65,6 +66,12 @@ class Ledger:
     acked_at: list[int] = field(default_factory=list)
     # calls that ended with votes to send again (same vote_ids), by status or reason
     retried_calls: Counter[str] = field(default_factory=Counter)
+    # vote_id of each acknowledgement (parallel to acks), and when each vote was first sent
+    acked_ids: list[str] = field(default_factory=list)
+    first_sent: dict[str, int] = field(default_factory=dict)
+    # every call: (unix ns sent, unix ns its answer or error arrived, how it ended: "ok" when
+    # every vote was accepted, else the status's name or the rejections' reasons, sorted)
+    outcomes: list[tuple[int, int, str]] = field(default_factory=list)
 
 
 class VoteLoad:
@@ -183,14 +190,20 @@ class VoteLoad:
     ) -> tuple[list[voting_pb2.Vote], list[voting_pb2.Vote]]:
         """One CastVotes call: (the votes to send again, the votes acknowledged now)."""
         ledger = self.ledger
-        ledger.sent.update(v.vote_id for v in pending)
         ledger.calls += 1
         sent_ns = time.time_ns()
+        for vote in pending:
+            if vote.vote_id not in ledger.sent:
+                ledger.sent.add(vote.vote_id)
+                ledger.first_sent[vote.vote_id] = sent_ns
         try:
-            reply = await stub.CastVotes(voting_pb2.CastVotesRequest(votes=pending), timeout=10)
+            reply = await stub.CastVotes(
+                voting_pb2.CastVotesRequest(votes=pending), timeout=CALL_DEADLINE_S
+            )
         except grpc.aio.AioRpcError as exc:
             if exc.code() not in RETRY_CODES:
                 raise
+            ledger.outcomes.append((sent_ns, time.time_ns(), exc.code().name))
             ledger.retried_codes[exc.code().name] += len(pending)
             ledger.retried_calls[exc.code().name] += 1
             return pending, []
@@ -203,12 +216,15 @@ class VoteLoad:
                 acked.append(vote)
                 ledger.acks.append((sent_ns, result.accepted.partition, result.accepted.offset))
                 ledger.acked_at.append(received_ns)
+                ledger.acked_ids.append(vote.vote_id)
             elif result.rejected.reason in RETRY_REASONS:
                 ledger.retried_codes[result.rejected.reason] += 1
                 again.append(vote)
             else:
                 ledger.rejected[result.rejected.reason] += 1
-        for reason in {result.rejected.reason for result in reply.results} & RETRY_REASONS:
+        reasons = {r.rejected.reason for r in reply.results if not r.HasField("accepted")}
+        for reason in reasons & RETRY_REASONS:
             ledger.retried_calls[reason] += 1
+        ledger.outcomes.append((sent_ns, received_ns, ",".join(sorted(reasons)) or "ok"))
         ledger.acknowledged.update(v.vote_id for v in acked)
         return again, acked

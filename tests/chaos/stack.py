@@ -109,7 +109,7 @@ class PrivateStack:
         self.network: Network | None = None
 
     def up(self) -> None:
-        kafka.start(self.settings, kafka_listeners())  # then stack.up finds it running
+        kafka.start(self.settings, {1: kafka_listeners()})  # then stack.up finds it running
         stack.up(self.settings)
         api = toxiproxy.start(self.settings, TOXIPROXY_PORT)
         create_proxies(api)
@@ -155,7 +155,7 @@ class PrivateStack:
         process.kill()
 
     def start_kafka(self) -> None:
-        kafka.start(self.settings, kafka_listeners())
+        kafka.start(self.settings, {1: kafka_listeners()})
         kafka.wait_ready(self.settings)
 
     def restart_redis_wiped(self) -> None:

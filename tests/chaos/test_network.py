@@ -24,6 +24,7 @@ from tests.chaos.checks import counts
 from tests.chaos.conftest import Chaos
 from tests.chaos.network import LINKS
 from tests.chaos.test_faults import progress
+from tests.chaos.watch import Watch
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.integration.projection_helpers import wait_for
 
@@ -209,27 +210,18 @@ def test_latency_on_a_link(chaos: Chaos, link: str) -> None:
     chaos.check(ledger)
 
 
-class SseWatch:
+class SseWatch(Watch):
     """An SSE client of ``/api/v1/results/stream`` that, like a browser's EventSource,
     reconnects by itself when its connection ends; it records each event's total."""
 
     def __init__(self, url: str) -> None:
+        super().__init__("sse-watch", join_s=30)
         self.url = url
         self.totals: list[int] = []
         self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sse-watch", daemon=True)
-
-    def __enter__(self) -> SseWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join(30)
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        while self.watching():
             self.connections += 1
             try:
                 timeout = httpx.Timeout(5.0, read=20.0)  # a keep-alive comes every 15 s
@@ -237,7 +229,7 @@ class SseWatch:
                     for line in response.iter_lines():
                         if line.startswith("data:"):
                             self.totals.append(msgspec.json.decode(line[5:])["total"])
-                        if self._stop.is_set():
+                        if not self.watching():
                             return
             except httpx.HTTPError:
                 pass
