@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 from bson import Binary
@@ -119,6 +120,7 @@ class MongoBoard:
         self._files = db[files_collection(prefix)]
         self._state = db[state_collection(prefix)]
         self._codes = codes
+        self._side = ThreadPoolExecutor(1, thread_name_prefix="board-codes")
         self._pseudonyms = pseudonyms
         self._sign = sign
         self._origin_of = origin_of
@@ -157,8 +159,8 @@ class MongoBoard:
                 self._codes.add(partition, first, [leaf_hash(e) for e in entries])
 
     def apply(self, batch: Sequence[Delivered], lag: Mapping[int, int] | None = None) -> int | None:
-        """Append the batch's vote events to their partitions' trees: every partition's files,
-        then their codes, then their positions, three round trips a batch. Returns the
+        """Append the batch's vote events to their partitions' trees: every partition's files
+        and codes, then their positions (:meth:`write`). Returns the
         entries appended, or None when the worker must re-seek: another worker moved a
         partition past this one, or Redis lost the codes."""
         prepared = self.prepare(batch)
@@ -209,13 +211,18 @@ class MongoBoard:
         self._boards.update(prepared.moved)
 
     def write(self, prepared: Prepared) -> list[int] | None:
-        """Write a prepared batch: its files, then its codes, then its positions, only
-        forward. Returns the partitions another worker had already moved past it (not
-        committed), or None, writing nothing, when Redis lost the codes."""
+        """Write a prepared batch: its files and its codes (at once: to FerretDB and to
+        Redis), then, once both are written, its positions, only forward. Returns the
+        partitions another worker had already moved past it (not committed), or None,
+        writing nothing, when Redis lost the codes."""
         if not self._codes.intact():
             return None
-        self._write_files(prepared.files)
-        self._codes.add_runs(prepared.codes)
+        codes = self._side.submit(self._codes.add_runs, prepared.codes)
+        try:
+            self._write_files(prepared.files)
+        finally:
+            wait([codes])  # nothing of this batch is left in flight, whatever happened
+        codes.result()  # raises what the codes' write raised
         return self._commit(prepared.moved, prepared.new)
 
     def checkpoint_text(self, partition: int, tiles: TileState) -> str:

@@ -18,6 +18,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 
 HASH_SIZE = 32
+_sha256 = hashlib.sha256
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 NodeReader = Callable[[int, int], bytes]
@@ -62,8 +63,18 @@ def subtree_roots(hashes: Sequence[bytes]) -> list[bytes]:
 
 
 def root(leaf_hashes: Sequence[bytes]) -> bytes:
-    """``MTH`` of the leaves whose hashes are given."""
-    return fold(subtree_roots(leaf_hashes))
+    """``MTH`` of the leaves whose hashes are given. A power of two of them (a full tile) is
+    one perfect tree, hashed level by level: a third cheaper than the general fold."""
+    n = len(leaf_hashes)
+    if n < 2 or n & (n - 1):
+        return fold(subtree_roots(leaf_hashes))
+    level = list(leaf_hashes)
+    while len(level) > 1:
+        level = [
+            _sha256(b"\x01" + left + right).digest()
+            for left, right in zip(level[::2], level[1::2], strict=True)
+        ]
+    return level[0]
 
 
 def node_reader(leaf_hashes: Sequence[bytes]) -> NodeReader:

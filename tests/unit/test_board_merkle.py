@@ -189,6 +189,14 @@ def test_consistency_proofs_match_the_published_vectors(
     )
 
 
+@pytest.mark.parametrize("size", [2, 4, 8, 64, 256, 512])
+def test_a_perfect_tree_hashed_level_by_level_has_the_recursive_definitions_root(
+    size: int,
+) -> None:
+    for hashes in (leaves(size), leaves(size + 1)[1:]):
+        assert root(hashes) == reference_root(hashes)
+
+
 @given(st.integers(0, 600))
 def test_the_root_is_rfc6962s_recursive_definition(size: int) -> None:
     hashes = leaves(size)

@@ -1,20 +1,26 @@
 """The board worker's pipelined sink: a batch is prepared while the one before it is being
 written, the writes stay one at a time and in order, and a write that failed, found another
-worker ahead or found the codes lost drops the batch prepared after it and re-seeks."""
+worker ahead or found the codes lost drops the batch prepared after it and re-seeks. And
+the board's write itself: files and codes at once, the positions once both are written."""
 
 from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
+import msgspec
 import pytest
 
 from boleta.serve_projections import Model, batch_size
 from boleta.settings import Settings
+from domain.board import Pseudonyms
 from domain.projection import Delivered
+from domain.votes import VoteCast
 from projections.board_pipeline import PipelinedBoard
-from projections.board_sink import PartitionBoard, Prepared
+from projections.board_sink import MongoBoard, PartitionBoard, Prepared
 
 WAIT_S = 5.0
 
@@ -153,3 +159,99 @@ def test_the_board_worker_takes_larger_batches() -> None:
     settings = Settings(projection_batch_size=2000, board_batch_size=10000)
     assert batch_size(settings, Model.board) == 10000
     assert batch_size(settings, Model.tallies) == batch_size(settings, Model.audit) == 2000
+
+
+class Recorded:
+    """A step of a fake store: ``started`` once called; it ends when ``go`` is set."""
+
+    def __init__(self, log: list[str], name: str) -> None:
+        self.log, self.name = log, name
+        self.started, self.go = threading.Event(), threading.Event()
+
+    def __call__(self, *_args: object, **_kwargs: object) -> Any:
+        self.started.set()
+        self.log.append(f"{self.name} started")
+        assert self.go.wait(WAIT_S), f"{self.name} never allowed to end"
+        self.log.append(f"{self.name} ended")
+        return SimpleNamespace(matched_count=0)
+
+
+class FakeCollections:
+    def __init__(self, log: list[str]) -> None:
+        self.files = SimpleNamespace(insert_many=Recorded(log, "files"))
+        self.state = SimpleNamespace(insert_many=Recorded(log, "positions"))
+
+    def __getitem__(self, name: str) -> Any:
+        return self.files if name.endswith("_files") else self.state
+
+
+class FakeCodes:
+    def __init__(self, log: list[str]) -> None:
+        self.add_runs = Recorded(log, "codes")
+
+    def intact(self) -> bool:
+        return True
+
+
+def test_a_batchs_files_and_codes_are_written_at_once_and_its_positions_after_both() -> None:
+    log: list[str] = []
+    db, codes = FakeCollections(log), FakeCodes(log)
+    board = MongoBoard(
+        db,  # type: ignore[arg-type]
+        Pseudonyms(b"s" * 32),
+        lambda text: text,
+        lambda partition: f"example.org/board/p{partition}",
+        codes,  # type: ignore[arg-type]
+    )
+    event = msgspec.convert(
+        {"event_id": "01890000-0000-7000-8000-000000000001", "vote_id": "v1",
+         "contest": "main", "band": "Green Ridge", "album": "Imbituva", "year": 2008,
+         "rank": 7, "cast_at": datetime(2026, 12, 7, 1, 19, tzinfo=UTC)},
+        VoteCast,
+    )  # fmt: skip
+    answers: list[int | None] = []
+    applying = threading.Thread(
+        target=lambda: answers.append(board.apply([Delivered(0, 0, event)]))
+    )
+    applying.start()
+    assert db.files.insert_many.started.wait(WAIT_S)
+    assert codes.add_runs.started.wait(WAIT_S), "the codes wait for the files"
+    codes.add_runs.go.set()
+    time.sleep(0.05)
+    assert not db.state.insert_many.started.is_set(), "a position before its files"
+    db.files.insert_many.go.set()
+    assert db.state.insert_many.started.wait(WAIT_S)
+    db.state.insert_many.go.set()
+    applying.join(WAIT_S)
+    assert answers == [1]
+    assert log[-2:] == ["positions started", "positions ended"]
+
+
+def test_a_failed_files_write_returns_only_once_the_codes_write_ended() -> None:
+    log: list[str] = []
+    db, codes = FakeCollections(log), FakeCodes(log)
+
+    def refused(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("FerretDB went away")
+
+    db.files.insert_many = refused
+    board = MongoBoard(db, Pseudonyms(b"s" * 32), str, str, codes)  # type: ignore[arg-type]
+    prepared = Prepared()
+    prepared.files.append((0, "tile/0/000.p/1", b"x" * 32))
+    raised: list[Exception] = []
+
+    def write() -> None:
+        try:
+            board.write(prepared)
+        except RuntimeError as exc:
+            raised.append(exc)
+
+    writing = threading.Thread(target=write)
+    writing.start()
+    assert codes.add_runs.started.wait(WAIT_S)
+    writing.join(0.05)
+    assert writing.is_alive(), "returned with the codes' write still in flight"
+    codes.add_runs.go.set()
+    writing.join(WAIT_S)
+    assert [str(e) for e in raised] == ["FerretDB went away"]
+    assert log == ["codes started", "codes ended"]
