@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 from loadtest import e2e
-from loadtest.bench import unary_figures
+from loadtest.bench import board_catch_up_batch, unary_figures
 from loadtest.report import Figure, Measured, Results, markdown, value_text
 
 
@@ -143,3 +143,11 @@ def test_the_table_text_shows_cpu_per_event_and_the_end_to_end_misses() -> None:
     e2e_figure = Figure("e2e", 250.0, "ms", detail={
         "offered_per_s": 1000.0, "acked_per_s": 700.0, "failed": 1234})  # fmt: skip
     assert value_text(e2e_figure) == ("250 ms (1,000/s offered, 700/s acknowledged, 1,234 failed)")
+
+
+def test_the_boards_catch_up_spans_ten_of_its_batches_at_least() -> None:
+    """The board worker's figures start at its first committed batch: with 10,000-event
+    batches, --quick's 22k events would leave about one batch to measure."""
+    assert board_catch_up_batch(10_000, 21_920) == 2_192
+    assert board_catch_up_batch(10_000, 1_000_000) == 10_000
+    assert board_catch_up_batch(10_000, 4_000) == 1_000
