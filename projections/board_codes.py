@@ -4,7 +4,8 @@ code is found on the board (``GET /api/v1/receipts/{code}``).
 Not in MongoDB: a document per vote is what FerretDB is slowest at (12k inserts/s here), and
 the board's own files are a document per 256 votes. The codes are 4096 Redis hashes (by a
 code's first 12 bits, ``domain.readmodel.board_codes_key``), raw 32-byte code -> ASCII
-``<partition>:<index>``, about 90 bytes a vote: 90 MB per million votes. A batch's codes go
+``<partition>:<index>``: about 51 bytes a vote while each hash is a compact listpack (up to
+512 codes a hash, ~2 million votes), about 106 beyond (docs/scaling.md). A batch's codes go
 in one script call, before the board commits its position, so a code is findable by the time
 a checkpoint includes it. Writing a code twice writes the same: replays, rebalances and
 crashes need nothing more.
