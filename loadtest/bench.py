@@ -43,6 +43,7 @@ ECHO_RATE_MIN, ECHO_CPU_MAX_X = 0.75, 1.3  # CastVote against the echo anchor
 PROJECTION_MIN = 0.7  # catch-up x raw consume+decode (tallies, board), x raw insert_many (audit)
 BOARD_CPU_PER_EVENT_MAX_US = 10.0  # the board worker's CPU per event (issue 25)
 BOARD_MIN_BATCHES = 10  # the board's catch-up spans at least this many of its batches
+BOARD_WINDOW = (0.2, 0.8)  # read between these fractions of it (it prepares a batch ahead)
 E2E_P99_MS = 100.0
 REBUILD_MAX_X = 1.5
 
@@ -99,10 +100,9 @@ def unary_figures(
 
 
 def board_catch_up_batch(configured: int, events: int) -> int:
-    """The board worker's batch size for a catch-up on ``events``. Its rate and CPU are read
-    from its first committed batch on, while it prepares the next: the run spans at least
-    ``BOARD_MIN_BATCHES`` batches (--quick's ~22k events: ~2,200 each), or the figures would
-    miss most of its work."""
+    """The board worker's batch size for a catch-up on ``events``: the run spans at least
+    ``BOARD_MIN_BATCHES`` batches (--quick's ~22k events: ~2,200 each), so that the window
+    its figures are read in (``BOARD_WINDOW``) holds several."""
     return min(configured, max(1000, events // BOARD_MIN_BATCHES))
 
 
@@ -220,12 +220,17 @@ class Bench:
 
     # -- projections -------------------------------------------------------------------
     def catch_up(
-        self, settings: Settings, model: str, count: int, read: Callable[[], int]
+        self,
+        settings: Settings,
+        model: str,
+        count: int,
+        read: Callable[[], int],
+        window: tuple[float, float] | None = None,
     ) -> Measured:
         app = self.apps.start(model, settings, "project", model)
         try:
             return proj.progress_rate(
-                read, count, max(120.0, count / 200), lambda: cpu_seconds(app)
+                read, count, max(120.0, count / 200), lambda: cpu_seconds(app), window
             )
         finally:
             self._stop_checked(app)
@@ -253,7 +258,7 @@ class Bench:
         board_batch = board_catch_up_batch(ingest.board_batch_size, count)
         self.step(f"board catch-up on the same {count:,} events (batches of {board_batch:,})")
         board = self.catch_up(ingest.replace(board_batch_size=board_batch), "board", count,
-                              proj.board_size(ingest))  # fmt: skip
+                              proj.board_size(ingest), BOARD_WINDOW)  # fmt: skip
         results.against("board_catch_up", "board catch-up", board.rate, "events/s",
                         "raw_consume_decode", PROJECTION_MIN, events=count, batch=board_batch,
                         cpu_us_per_event=board.cpu_us_per_event)  # fmt: skip

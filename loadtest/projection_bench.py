@@ -63,28 +63,44 @@ def raw_insert_many(settings: Settings, batches: list[list[Delivered]], collecti
 
 
 def progress_rate(
-    read: Callable[[], int], count: int, timeout_s: float, cpu: Callable[[], float]
+    read: Callable[[], int],
+    count: int,
+    timeout_s: float,
+    cpu: Callable[[], float],
+    window: tuple[float, float] | None = None,
 ) -> Measured:
     """Events/s of a projection catching up to ``count``, and the CPU seconds (``cpu``, a
     reading of the worker's CPU time) it spent, both from its first progress to the end,
-    so process start-up and the consumer group's join are not counted."""
+    so process start-up and the consumer group's join are not counted.
+
+    ``window`` (fractions of ``count``): from the first reading at or past the first
+    fraction to the first at or past the second, instead. For a worker that prepares a
+    batch while the one before it is written (the board): at each reading it holds about
+    one batch past what it committed, so the two ends cancel, where from the first
+    progress to the end that batch's work would be missed."""
     deadline = time.monotonic() + timeout_s
+    low, high = window or (0.0, 1.0)
     first: tuple[float, int, float] | None = None
+    last: tuple[float, int, float] | None = None
     while True:
         done = read()
         now = time.perf_counter()
-        if done and first is None:
+        if done and done >= low * count and first is None:
             first = (now, done, cpu())
+        if done >= high * count and last is None:
+            last = (now, done, cpu())
         if done >= count:
             break
         if time.monotonic() > deadline:
             raise TimeoutError(f"the projection reached {done} of {count} in {timeout_s:.0f}s")
         time.sleep(POLL_S)
-    spent = cpu()
     assert first is not None
-    started, already, cpu_at_start = first
-    events = count - already
-    return Measured(events / max(now - started, POLL_S), events, spent - cpu_at_start)
+    assert last is not None
+    (started, already, cpu_at_start), (ended, reached, cpu_at_end) = first, last
+    events = reached - already
+    if window and events <= 0:
+        raise RuntimeError(f"no progress between {low:.0%} and {high:.0%} of {count} events")
+    return Measured(events / max(ended - started, POLL_S), events, cpu_at_end - cpu_at_start)
 
 
 def tallies_total(settings: Settings) -> Callable[[], int]:

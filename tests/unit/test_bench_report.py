@@ -6,8 +6,11 @@ import json
 import math
 from pathlib import Path
 
+import pytest
+
 from loadtest import e2e
 from loadtest.bench import board_catch_up_batch, unary_figures
+from loadtest.projection_bench import progress_rate
 from loadtest.report import Figure, Measured, Results, markdown, value_text
 
 
@@ -151,3 +154,27 @@ def test_the_boards_catch_up_spans_ten_of_its_batches_at_least() -> None:
     assert board_catch_up_batch(10_000, 21_920) == 2_192
     assert board_catch_up_batch(10_000, 1_000_000) == 10_000
     assert board_catch_up_batch(10_000, 4_000) == 1_000
+
+
+def test_a_window_reads_a_worker_that_works_a_batch_ahead_without_missing_that_batch() -> None:
+    """A worker that has prepared one batch past what it committed, at every reading but
+    the last: from its first progress to the end, that batch's CPU is missed; between two
+    readings that both have it ahead, it cancels."""
+    per_event_s, batch, count = 10e-6, 1_000, 10_000
+    commits = iter(range(0, count + 1, batch // 2))
+    done = 0
+
+    def read() -> int:
+        nonlocal done
+        done = next(commits, count)
+        return done
+
+    def cpu() -> float:
+        return per_event_s * (done + (batch if done < count else 0))
+
+    whole = progress_rate(read, count, 10.0, cpu)
+    commits, done = iter(range(0, count + 1, batch // 2)), 0
+    windowed = progress_rate(read, count, 10.0, cpu, window=(0.2, 0.8))
+    assert whole.cpu_us_per_event < 9.5
+    assert windowed.cpu_us_per_event == pytest.approx(10.0)
+    assert windowed.events == 6_000
