@@ -15,11 +15,7 @@ import json
 import os
 import signal
 import time
-import uuid
 from pathlib import Path
-
-import pymongo
-import redis
 
 from boleta import services, stack
 from boleta import settings as settings_mod
@@ -28,7 +24,7 @@ from boleta.stack import kafka, toxiproxy
 from boleta.stack.kafka_config import Listener, node_address, node_home, nodes
 from boleta.stack.toxiproxy import HOST
 from tests.chaos.network import Network
-from tests.chaos.stack import App
+from tests.chaos.stack import App, drop_world, new_world
 from tests.integration.kafka_helpers import end_offsets
 
 # Below Linux's ephemeral ports (32768-60999), where a client's connection could hold one.
@@ -94,17 +90,7 @@ class ReplicatedStack:
         return tuple(name for peer in others for name in (link(node, peer), link(peer, node)))
 
     def world(self) -> Settings:
-        """Settings of a fresh boleta on this stack: own topics, tag, groups, database."""
-        unique = f"r{uuid.uuid4().hex[:10]}"
-        world = self.settings.replace(
-            topic=f"{unique}.votes",
-            dlq_topic=f"{unique}.votes.dlq",
-            tallies_tag=f"{{{unique}}}",
-            group_prefix=unique,
-            mongo_db=unique,
-        )
-        kafka.create_topics(world, PARTITIONS, world.topic, world.dlq_topic)
-        return world
+        return new_world(self.settings, PARTITIONS, "r")
 
     def apps(self, world: Settings, logs: Path, replicas: int = REPLICAS) -> dict[str, App]:
         """The command service and ``replicas`` of each worker, named ``tallies-1`` etc."""
@@ -195,14 +181,7 @@ class ReplicatedStack:
         kafka.wait_ready(self.settings)
 
     def drop(self, world: Settings) -> None:
-        """Remove a world's topics, keys and database."""
-        kafka.admin(world).delete_topics([world.topic, world.dlq_topic], operation_timeout=30)
-        with redis.Redis.from_url(world.redis_url) as client:
-            for key in client.scan_iter(match=f"*{world.tallies_tag}*", count=1000):
-                client.delete(key)
-        mongo: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(world.mongo_url)
-        with mongo:
-            mongo.drop_database(world.mongo_db)
+        drop_world(world)
 
 
 def link(source: int, target: int) -> str:

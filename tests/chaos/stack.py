@@ -120,17 +120,7 @@ class PrivateStack:
         stack.down(self.settings)
 
     def world(self) -> Settings:
-        """Settings of a fresh boleta on this stack: own topics, tag, groups, database."""
-        unique = f"c{uuid.uuid4().hex[:10]}"
-        world = self.settings.replace(
-            topic=f"{unique}.votes",
-            dlq_topic=f"{unique}.votes.dlq",
-            tallies_tag=f"{{{unique}}}",
-            group_prefix=unique,
-            mongo_db=unique,
-        )
-        kafka.create_topics(world, PARTITIONS, world.topic, world.dlq_topic)
-        return world
+        return new_world(self.settings, PARTITIONS, "c")
 
     def apps(
         self, world: Settings, logs: Path, names: tuple[str, ...] = ("commands", "tallies", "audit")
@@ -170,11 +160,30 @@ class PrivateStack:
         ferretdb.wait_ready(self.settings)
 
     def drop(self, world: Settings) -> None:
-        """Remove a world's topics, keys and database."""
-        kafka.admin(world).delete_topics([world.topic, world.dlq_topic], operation_timeout=30)
-        with redis.Redis.from_url(world.redis_url) as client:
-            for key in client.scan_iter(match=f"*{world.tallies_tag}*", count=1000):
-                client.delete(key)
-        mongo: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(world.mongo_url)
-        with mongo:
-            mongo.drop_database(world.mongo_db)
+        drop_world(world)
+
+
+def new_world(settings: Settings, partitions: int, letter: str) -> Settings:
+    """Settings of a fresh boleta on a stack: own topics (with ``partitions``), tallies hash
+    tag, consumer groups and database, named after ``letter`` and a random id."""
+    unique = f"{letter}{uuid.uuid4().hex[:10]}"
+    world = settings.replace(
+        topic=f"{unique}.votes",
+        dlq_topic=f"{unique}.votes.dlq",
+        tallies_tag=f"{{{unique}}}",
+        group_prefix=unique,
+        mongo_db=unique,
+    )
+    kafka.create_topics(world, partitions, world.topic, world.dlq_topic)
+    return world
+
+
+def drop_world(world: Settings) -> None:
+    """Remove a world's topics, keys and database."""
+    kafka.admin(world).delete_topics([world.topic, world.dlq_topic], operation_timeout=30)
+    with redis.Redis.from_url(world.redis_url) as client:
+        for key in client.scan_iter(match=f"*{world.tallies_tag}*", count=1000):
+            client.delete(key)
+    mongo: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(world.mongo_url)
+    with mongo:
+        mongo.drop_database(world.mongo_db)
