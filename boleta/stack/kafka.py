@@ -164,9 +164,7 @@ def start_node(settings: Settings, node: int, listeners: Sequence[Listener] = ()
     back in the cluster: a rolling restart's step."""
     install(settings)
     _start_node(settings, node, _cluster_id(settings), listeners)
-    process(settings, node).wait_ready(
-        partial(node_ready, settings, node), settings.ready_timeout_s, node_title(settings, node)
-    )
+    wait_node_ready(settings, node)
 
 
 def _start_node(
@@ -215,11 +213,13 @@ def node_ready(settings: Settings, node: int = 1) -> bool:
 
 def wait_ready(settings: Settings) -> None:
     for node in nodes(settings):
-        process(settings, node).wait_ready(
-            partial(node_ready, settings, node),
-            settings.ready_timeout_s,
-            node_title(settings, node),
-        )
+        wait_node_ready(settings, node)
+
+
+def wait_node_ready(settings: Settings, node: int) -> None:
+    process(settings, node).wait_ready(
+        partial(node_ready, settings, node), settings.ready_timeout_s, node_title(settings, node)
+    )
 
 
 def create_topics(settings: Settings, partitions: int | None = None, *names: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ from boleta.settings import Settings
 from projections.mongo_sink import live_collection_name
 from projections.redis_sink import RedisTallies
 from tests.chaos.load import Ledger
-from tests.chaos.stack import environment
+from tests.integration.cli_helpers import boleta
 from tests.integration.kafka_helpers import read_all
 from tests.integration.projection_helpers import wait_for
 
@@ -67,14 +66,7 @@ def counts(world: Settings) -> tuple[int, int]:
 
 
 def boleta_verify(world: Settings) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "boleta.cli", "verify", "--wait", "120"],
-        env=environment(world),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return boleta(world, "verify", "--wait", "120", timeout=300)
 
 
 def check_world(

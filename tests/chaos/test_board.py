@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,12 +20,12 @@ from typing import Any
 
 import pytest
 
-from boleta.board_secrets import board_signer
-from boleta.settings import Settings, environment
+from boleta.settings import Settings
 from tests.chaos.board_checks import CheckpointWatch, check_board
 from tests.chaos.conftest import Chaos
 from tests.chaos.stack import PARTITIONS
 from tests.chaos.test_faults import progress
+from tests.integration.cli_helpers import recount as cli_recount
 from tests.integration.projection_helpers import wait_for
 
 pytestmark = pytest.mark.timeout(1200)
@@ -59,16 +57,7 @@ def finish(chaos: Chaos, watch: CheckpointWatch, state: Path, rebuild: bool = Fa
 def recount(world: Settings, base: str, state: Path) -> dict[str, Any]:
     """``boleta recount --compare`` of the board the query service serves: anyone's count,
     equal to the results API at the board's positions."""
-    key = board_signer(world).verifier_key_text
-    argv = ["recount", "--board", base, "--key", key, "--state", str(state), "--compare"]
-    done = subprocess.run(
-        [sys.executable, "-m", "boleta.cli", *argv, "--json"],
-        env=environment(world),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = cli_recount(world, base, state, "--compare", "--json", timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     result: dict[str, Any] = json.loads(done.stdout)
     return result

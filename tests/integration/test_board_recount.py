@@ -16,8 +16,6 @@ the board worker builds the board from the log, the query service serves it, and
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -36,7 +34,7 @@ from confluent_kafka import Producer
 from boleta.board_keys import NoteSigner, generate_signer_key
 from boleta.board_secrets import board_pseudonyms, board_signer, checkpoint_origin
 from boleta.serve_projections import Model
-from boleta.settings import Settings, environment
+from boleta.settings import Settings
 from commands.handler import new_event_id
 from domain import VoteCast, vote_cast_codec
 from domain.board import Checkpoint, TileState, append, format_checkpoint, state_root
@@ -48,6 +46,7 @@ from domain.readmodel import file_id, files_collection, state_collection, state_
 from domain.votes import event_key
 from projections.log_reader import end_offsets, replay, replay_consumer
 from projections.redis_sink import RedisTallies
+from tests.integration.cli_helpers import boleta, recount
 from tests.integration.http_helpers import serving
 from tests.integration.kafka_helpers import free_port
 from tests.integration.projection_helpers import produce_raw, running_worker, wait_for
@@ -150,24 +149,6 @@ def tallies(world: Settings) -> dict[str, Any]:
 def tallies_caught_up(world: Settings) -> bool:
     checkpoints = tallies(world)["checkpoints"]
     return all(checkpoints.get(p, -1) >= end - 1 for p, end in log_ends(world).items())
-
-
-def boleta(world: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "boleta.cli", *args],
-        env=environment(world),
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-
-
-def recount(
-    world: Settings, base: str, state: Path, *extra: str, key: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    key = key or board_signer(world).verifier_key_text
-    return boleta(world, "recount", "--board", base, "--key", key, "--state", str(state), *extra)
 
 
 def by_key(counted: dict[str, Any]) -> dict[str, Any]:
