@@ -128,7 +128,7 @@ def build_worker(
 ) -> ProjectionWorker:
     group = f"{settings.group_prefix}-{model}"
     security = settings.kafka_security
-    prefetch = LARGE_PREFETCH if model is Model.tallies else SMALL_PREFETCH
+    prefetch = LARGE_PREFETCH if model in (Model.tallies, Model.board) else SMALL_PREFETCH
     consumer = Consumer(
         consumer_config(settings.kafka_bootstrap, group, extra=security, prefetch=prefetch)
     )
