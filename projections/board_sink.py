@@ -7,9 +7,11 @@ places in Redis (:mod:`projections.board_codes`):
 
 - files: ``{_id: "p<N>/<tile path>", data}``, every tile and entry bundle, at the paths of
   c2sp.org/tlog-tiles. A path's bytes never change (a partial tile's path names its width).
-- state: ``{_id: "p<N>", offset, size, partial, entries, checkpoint}``, the partition's
-  position (the last offset applied), the tree's right edge (``domain.board.TileState``) and
-  the signed checkpoint of that size: the commit record.
+- state: ``{_id: "p<N>", offset, size, checkpoint}``, the partition's position (the last
+  offset applied), the tree's size and the signed checkpoint of that size: the commit
+  record, a few hundred bytes. The tree's right edge (``domain.board.TileState``: its
+  partial tiles and bundle) is read back from the files of that size
+  (``domain.board.edge_paths``), which were written before the state named it.
 - codes (Redis): tracking code -> partition and index, for receipts; rewritten from the
   entry bundles when Redis lost them.
 
@@ -46,6 +48,8 @@ from domain.board import (
     append,
     board_entry,
     decode_bundle,
+    edge_paths,
+    edge_state,
     encode_entry,
     entries_path,
     format_checkpoint,
@@ -76,15 +80,6 @@ class PartitionBoard:
     def __init__(self, offset: int = -1, tiles: TileState | None = None) -> None:
         self.offset = offset
         self.tiles = tiles or TileState()
-
-    @classmethod
-    def from_doc(cls, doc: Doc) -> PartitionBoard:
-        tiles = TileState(
-            int(doc["size"]),
-            tuple(bytes(h) for h in doc["partial"]),
-            tuple(bytes(e) for e in doc["entries"]),
-        )
-        return cls(int(doc["offset"]), tiles)
 
 
 class Prepared:
@@ -127,7 +122,27 @@ class MongoBoard:
         self._boards: dict[int, PartitionBoard] = {}
 
     def stored(self) -> dict[int, PartitionBoard]:
-        return {int(d["_id"][1:]): PartitionBoard.from_doc(d) for d in self._state.find({})}
+        """Each partition's stored position, and its tree's edge read from its files."""
+        states = {int(d["_id"][1:]): d for d in self._state.find({}, {"offset": 1, "size": 1})}
+        wanted = {
+            file_id(p, path): (p, path)
+            for p, doc in states.items()
+            for path in edge_paths(int(doc["size"]))
+        }
+        ids = list(wanted)
+        found: dict[int, dict[str, bytes]] = defaultdict(dict)
+        for start in range(0, len(ids), FILES_PER_WRITE):
+            for doc in self._files.find({"_id": {"$in": ids[start : start + FILES_PER_WRITE]}}):
+                partition, path = wanted[doc["_id"]]
+                found[partition][path] = bytes(doc["data"])
+        boards = {}
+        for partition, doc in states.items():
+            try:
+                tiles = edge_state(int(doc["size"]), found[partition])
+            except KeyError as missing:
+                raise RuntimeError(f"board log p{partition} lacks {missing}") from None
+            boards[partition] = PartitionBoard(int(doc["offset"]), tiles)
+        return boards
 
     def positions(self) -> dict[int, int]:
         self._boards = self.stored()
@@ -277,7 +292,5 @@ class MongoBoard:
         return {
             "offset": board.offset,
             "size": tiles.size,
-            "partial": [Binary(h) for h in tiles.partial],
-            "entries": [Binary(e) for e in tiles.entries],
             "checkpoint": self._sign(self.checkpoint_text(partition, tiles)),
         }

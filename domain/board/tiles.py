@@ -17,7 +17,7 @@ entries were batched.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from hashlib import sha256
 
 import msgspec
@@ -180,6 +180,34 @@ def _filled(levels: list[list[bytes]], level: int, last: int, writes: list[Write
 def _edge(size: int, level: int) -> tuple[int, int]:
     """The index and width of the partial tile at ``level`` for a tree of ``size``."""
     return size >> (TILE_HEIGHT * (level + 1)), tile_width(size, level)
+
+
+def _partial_tiles(size: int) -> dict[int, str]:
+    """Level -> the path of its partial tile, for the levels of a tree of ``size`` that
+    have one."""
+    edges = {level: _edge(size, level) for level in range(level_count(size))}
+    return {level: tile_path(level, *edge) for level, edge in edges.items() if edge[1]}
+
+
+def edge_paths(size: int) -> list[str]:
+    """The files that hold the right edge of a tree of ``size``: its partial tiles and its
+    partial bundle, the content of its :class:`TileState`. (:func:`append` writes them with
+    the batch that reaches ``size``, or an earlier one for a tile that did not change.)"""
+    paths = list(_partial_tiles(size).values())
+    if size % TILE_WIDTH:
+        paths.append(entries_path(*_edge(size, 0)))
+    return paths
+
+
+def edge_state(size: int, files: Mapping[str, bytes]) -> TileState:
+    """The :class:`TileState` of a tree of ``size`` from its :func:`edge_paths` files (path
+    -> bytes; a missing one raises KeyError)."""
+    tiles = _partial_tiles(size)
+    partial = tuple(
+        files[tiles[level]] if level in tiles else b"" for level in range(level_count(size))
+    )
+    entries = decode_bundle(files[entries_path(*_edge(size, 0))]) if size % TILE_WIDTH else []
+    return TileState(size, partial, tuple(entries))
 
 
 def state_root(state: TileState) -> bytes:

@@ -325,13 +325,7 @@ def forge_entry(world: Settings, partition: int) -> None:
             )
         db[state_collection()].update_one(
             {"_id": state_id(partition)},
-            {
-                "$set": {
-                    "partial": [Binary(h) for h in tiles.partial],
-                    "entries": [Binary(e) for e in tiles.entries],
-                    "checkpoint": note,
-                }
-            },
+            {"$set": {"checkpoint": note}},
         )
 
 

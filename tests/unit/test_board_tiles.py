@@ -21,6 +21,8 @@ from domain.board.tiles import (
     Write,
     append,
     decode_bundle,
+    edge_paths,
+    edge_state,
     encode_bundle,
     encode_index,
     entries_path,
@@ -135,6 +137,35 @@ def test_tiles_already_written_stay_valid_as_the_tree_grows(batches: list[int]) 
             full = path.split(".p/")[0]
             if full in files:
                 assert files[full].startswith(data)
+
+
+@given(batchings)
+def test_the_edge_of_every_size_is_read_back_from_the_files_written_by_then(
+    batches: list[int],
+) -> None:
+    """What the board's position needs to go on appending (its TileState) is in the files
+    written up to that size, at the paths ``edge_paths`` names: a position stores its size
+    only, and a worker that resumes reads the rest back."""
+    state, files, size = TileState(), {}, 0
+    for n in batches:
+        state, writes = append(state, entries(size, size + n))
+        files.update(store(writes))
+        size += n
+        assert set(edge_paths(size)) <= set(files)
+        assert edge_state(size, {p: files[p] for p in edge_paths(size)}) == state
+
+
+@pytest.mark.parametrize("size", [256, 65_536, 65_537, 70_000])
+def test_the_edge_of_a_tree_with_full_levels_below_its_top_is_read_back(size: int) -> None:
+    """Sizes whose lower levels have no partial tile (their edge holds no hashes there);
+    a file of the edge missing is an error, not an empty edge."""
+    state, writes = build([size])
+    files = store(writes)
+    assert edge_state(size, {p: files[p] for p in edge_paths(size)}) == state
+    with pytest.raises(KeyError):
+        edge_state(size, {})
+    assert edge_paths(0) == []
+    assert edge_state(0, {}) == TileState()
 
 
 @given(st.integers(1, 1200), st.data())
