@@ -57,6 +57,18 @@ class EventCodec(Generic[T]):
     def encode(self, event: T) -> bytes:
         return self._encoder.encode(event)
 
+    def decode_message(self, value: bytes | None, headers: list[tuple[str, bytes]] | None) -> T:
+        """:meth:`decode` of a message as Kafka gives it (its headers a list, or None):
+        when they are exactly the ones this codec writes, the event is decoded without
+        building their dict (a fifth of a consumer's per-message cost besides the
+        decoding). Otherwise, the headers as a dict: the last of a repeated name wins."""
+        if headers == self.headers and value is not None:
+            try:
+                return self._decoder.decode(value)
+            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+                pass  # the full path says what is wrong
+        return self.decode(value, dict(headers or ()))
+
     def decode(self, value: bytes | None, headers: Mapping[str, bytes]) -> T:
         # The common case first: this reader's own type and version, compared as bytes.
         if (

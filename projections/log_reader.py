@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any, cast
+from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
@@ -77,8 +77,7 @@ def decode_batch(codec: EventCodec[VoteCast], messages: list[Any]) -> list[Deliv
         if msg.error() is not None:
             continue
         try:
-            headers = dict(cast("list[tuple[str, bytes]]", msg.headers() or []))
-            event: VoteCast | None = codec.decode(msg.value(), headers)
+            event: VoteCast | None = codec.decode_message(msg.value(), msg.headers())
         except UndecodableEvent:
             event = None  # the live worker dead-letters it; a replay only moves past it
         batch.append(Delivered(msg.partition() or 0, msg.offset() or 0, event))

@@ -161,7 +161,7 @@ class ProjectionWorker:
     def _decode(self, messages: list[Message]) -> tuple[list[Delivered], list[tuple[Message, str]]]:
         batch: list[Delivered] = []
         poison: list[tuple[Message, str]] = []
-        decode = self._codec.decode
+        decode = self._codec.decode_message
         for msg in messages:
             err = msg.error()
             if err is not None:
@@ -173,8 +173,7 @@ class ProjectionWorker:
                 continue
             partition, offset = msg.partition() or 0, msg.offset() or 0
             try:
-                headers = dict(cast("list[tuple[str, bytes]]", msg.headers() or []))
-                event = decode(msg.value(), headers)
+                event = decode(msg.value(), cast("list[tuple[str, bytes]]", msg.headers()))
             except UndecodableEvent as exc:
                 poison.append((msg, exc.reason))
                 batch.append(Delivered(partition, offset, None))

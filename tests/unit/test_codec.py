@@ -317,3 +317,37 @@ def test_decode_returns_an_event_or_raises_undecodable_never_anything_else(
         except UndecodableEvent as exc:
             event = exc.reason
         assert isinstance(event, codec.type) or event  # an event, or a non-empty reason
+
+
+header_items = st.tuples(
+    st.sampled_from([HEADER_TYPE, HEADER_VERSION, "other"]),
+    st.sampled_from([EVENT_TYPE.encode(), str(SCHEMA_VERSION).encode(), b"0", b"x", b""]),
+)
+
+
+@given(
+    vote_casts(),
+    st.one_of(
+        st.none(),
+        st.just(list(V1.headers)),
+        st.lists(header_items, max_size=4),
+    ),
+    st.sampled_from(["event", "none", "cut"]),
+)
+def test_a_message_decodes_as_its_headers_dict_decodes(
+    event: VoteCast, listed: list[tuple[str, bytes]] | None, body: str
+) -> None:
+    """decode_message (Kafka's header list, the own headers found without a dict) gives what
+    decode gives for the list's dict: the same event, or the same refusal."""
+    value = {"event": V1.encode(event), "none": None, "cut": V1.encode(event)[:-3]}[body]
+
+    def outcome(decode: Any) -> VoteCast | str:
+        try:
+            return decode()
+        except UndecodableEvent as exc:
+            return exc.reason
+
+    expected = outcome(lambda: V1.decode(value, dict(listed or ())))
+    assert outcome(lambda: V1.decode_message(value, listed)) == expected
+    if listed == V1.headers and body == "event":
+        assert expected == event
