@@ -68,8 +68,9 @@ from projections.board_codes import RedisCodes
 from projections.mongo_sink import duplicates_only
 
 Doc = dict[str, Any]
-# Files per bulk write: a full entry bundle is up to 256 entries of ~300 bytes.
-FILES_PER_WRITE = 64
+# Files per bulk write or read: a full entry bundle is up to 256 entries of ~300 bytes, so
+# 16 of them are ~1.2 MB of BSON (64 were ~5 MB, built and buffered at once: peak RSS).
+FILES_PER_WRITE = 16
 
 
 class PartitionBoard:
