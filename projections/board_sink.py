@@ -68,6 +68,8 @@ from projections.board_codes import RedisCodes
 from projections.mongo_sink import duplicates_only
 
 Doc = dict[str, Any]
+# A position written before 7df50f0 also held the tree's edge; the next commit drops it.
+FORMER_EDGE = {"partial": "", "entries": ""}
 # Files per bulk write or read: a full entry bundle is up to 256 entries of ~300 bytes, so
 # 16 of them are ~1.2 MB of BSON (64 were ~5 MB, built and buffered at once: peak RSS).
 FILES_PER_WRITE = 16
@@ -259,7 +261,7 @@ class MongoBoard:
                 duplicates_only(exc)
 
     def _commit(self, moved: Mapping[int, PartitionBoard], new: Sequence[int]) -> list[int]:
-        """Store each partition's new position, edge and signed checkpoint, only forward:
+        """Store each partition's new position, size and signed checkpoint, only forward:
         one unordered update of the partitions stored before, one unordered insert of the
         new ones (``new``: the partitions this writer had no position of). The partitions
         whose stored position was already at or past the new one (another worker's) are
@@ -271,7 +273,8 @@ class MongoBoard:
         if stored:
             updates = [
                 UpdateOne(
-                    {"_id": state_id(p), "offset": {"$lt": moved[p].offset}}, {"$set": docs[p]}
+                    {"_id": state_id(p), "offset": {"$lt": moved[p].offset}},
+                    {"$set": docs[p], "$unset": FORMER_EDGE},
                 )
                 for p in stored
             ]

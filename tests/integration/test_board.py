@@ -271,6 +271,48 @@ def test_files_stored_before_a_lost_position_are_found_and_the_rest_written(
     assert {k: v for k, v in files.items() if k in clean_files} == clean_files
 
 
+def test_a_resumed_worker_reads_its_edge_from_the_files_and_drops_a_stored_one(
+    world: Settings,
+) -> None:
+    """A position stores its offset, size and checkpoint; a worker that resumes reads the
+    tree's edge (partial tiles, partial bundle) back from the files of that size, and goes
+    on to the same board as one that never stopped. A position written by the former
+    layout, with the edge in it, loses those fields at its next commit."""
+    events = make_events(1200)  # ~400 a partition
+    produce(world, events)
+    consumer = replay_consumer(world.kafka_bootstrap, "test-board-edge")
+    try:
+        until = end_offsets(consumer, world.topic)
+        batch = [m for b in replay(consumer, world.topic, vote_cast_codec(), until) for m in b]
+    finally:
+        consumer.close()
+    # Each partition stops at 300 entries, an edge on two tile levels (a full level 0 tile
+    # and 44 entries, a level 1 tile of width 1), and goes on from there.
+    assert min(until.values()) > 300
+    before = [m for m in batch if m.offset < 300]
+    first = board_sink(world)
+    assert first.positions() == {}
+    assert first.apply(before) == len(before) == 300 * PARTITIONS
+    client: pymongo.MongoClient[dict[str, Any]]
+    with pymongo.MongoClient(world.mongo_url) as client:
+        states = client[world.mongo_db][state_collection()]
+        assert all(set(d) == {"_id", "offset", "size", "checkpoint"} for d in states.find({}))
+        states.update_many({}, {"$set": {"partial": [b"former"], "entries": [b"edge"]}})
+    resumed = board_sink(world)
+    assert resumed.positions() == dict.fromkeys(range(PARTITIONS), 300)
+    assert resumed.apply([m for m in batch if m.offset >= 300]) == len(events) - len(before)
+    clean = board_sink(world, prefix="clean")
+    assert clean.positions() == {}
+    assert clean.apply(batch) == len(events)
+    files, states_after = board_bytes(world, "board")
+    clean_files, clean_states = board_bytes(world, "clean")
+    assert {k: v["checkpoint"] for k, v in states_after.items()} == {
+        k: v["checkpoint"] for k, v in clean_states.items()
+    }
+    assert {k: v for k, v in files.items() if k in clean_files} == clean_files
+    assert all(set(d) == {"_id", "offset", "size", "checkpoint"} for d in states_after.values())
+
+
 def test_codes_of_one_bucket_beyond_what_one_redis_call_unpacks_are_all_stored(
     world: Settings,
 ) -> None:
