@@ -46,8 +46,8 @@ class Sink(Protocol):
 # queue full, so a small one is enough; the tallies worker drains 10k queued messages faster
 # than the broker refills them, so it gets more messages and smaller partition fetches
 # (catching up on 400k events: 62k events/s at 145 MB peak RSS with the small prefetch,
-# 99-108k at 168 MB with the large one; docs/performance.md). So does the board worker, whose
-# batches of 10,000 emptied the small queue each time (25k -> 58k events/s on 200k events).
+# 99-108k at 168 MB with the large one; docs/performance.md). So does the board worker: its
+# batches (then of 10,000) emptied the small queue each time (25k -> 58k events/s on 200k).
 SMALL_PREFETCH: dict[str, Any] = {
     "queued.max.messages.kbytes": 8 * 1024,
     "queued.min.messages": 10_000,

@@ -23,6 +23,7 @@ from boleta.serve_projections import Model, board_sink
 from boleta.settings import Settings
 from domain import vote_cast_codec
 from domain.board import board_entry, tracking_code
+from domain.projection import Delivered
 from domain.readmodel import files_collection, state_collection
 from projections.board_codes import RedisCodes
 from projections.log_reader import end_offsets, replay, replay_consumer
@@ -87,6 +88,33 @@ def codes_in_log(settings: Settings) -> Iterator[tuple[int, int, str]]:
             continue
         partition, offset = msg.partition(), msg.offset()
         yield partition, offset, tracking_code(board_entry(event, offset, pseudonyms)).hex()
+
+
+def log_messages(settings: Settings, purpose: str) -> tuple[dict[int, int], list[Delivered]]:
+    """Each partition's end offset, and every message up to it as a replay decodes it."""
+    consumer = replay_consumer(settings.kafka_bootstrap, purpose)
+    try:
+        until = end_offsets(consumer, settings.topic)
+        replayed = replay(consumer, settings.topic, vote_cast_codec(), until)
+        return until, [m for batch in replayed for m in batch]
+    finally:
+        consumer.close()
+
+
+def board_as_built_at_once(settings: Settings, batch: list[Delivered]) -> dict[str, Any]:
+    """Checks the board against one built from ``batch`` in one go (prefix ``clean``):
+    the same checkpoints, and every file of that one stored with the same bytes. Returns
+    the board's states."""
+    clean = board_sink(settings, prefix="clean")
+    assert clean.positions() == {}
+    assert clean.apply(batch) == sum(1 for m in batch if m.event is not None)
+    files, states = board_bytes(settings, "board")
+    clean_files, clean_states = board_bytes(settings, "clean")
+    assert {k: v["checkpoint"] for k, v in states.items()} == {
+        k: v["checkpoint"] for k, v in clean_states.items()
+    }
+    assert {k: v for k, v in files.items() if k in clean_files} == clean_files
+    return states
 
 
 def test_the_served_board_is_accepted_by_an_off_the_shelf_verifier(
@@ -206,17 +234,7 @@ def test_a_worker_behind_another_on_a_partition_re_seeks_and_moves_nothing_back(
     """Two workers on one partition during a rebalance: the one behind finds the stored
     position ahead of its batch, commits nothing of that partition and asks to re-seek."""
     produce(world, make_events(120))
-    consumer = replay_consumer(world.kafka_bootstrap, "test-board-behind")
-    try:
-        batch = [
-            m
-            for b in replay(
-                consumer, world.topic, vote_cast_codec(), end_offsets(consumer, world.topic)
-            )
-            for m in b
-        ]
-    finally:
-        consumer.close()
+    _, batch = log_messages(world, "test-board-behind")
     batch = [m for m in batch if m.partition == 0]  # one partition: the race is on it
     ahead, behind = board_sink(world), board_sink(world)
     assert ahead.positions() == behind.positions() == {}
@@ -245,12 +263,7 @@ def test_files_stored_before_a_lost_position_are_found_and_the_rest_written(
     found stored hold the same bytes and are left as they are) and commits."""
     events = make_events(400)
     produce(world, events)
-    consumer = replay_consumer(world.kafka_bootstrap, "test-board-files-again")
-    try:
-        until = end_offsets(consumer, world.topic)
-        batch = [m for b in replay(consumer, world.topic, vote_cast_codec(), until) for m in b]
-    finally:
-        consumer.close()
+    _, batch = log_messages(world, "test-board-files-again")
     killed = board_sink(world)
     assert killed.positions() == {}
     assert killed.apply(batch[: len(batch) // 2]) == len(batch) // 2
@@ -260,15 +273,7 @@ def test_files_stored_before_a_lost_position_are_found_and_the_rest_written(
     successor = board_sink(world)
     assert successor.positions() == {}
     assert successor.apply(batch) == len(events)
-    clean = board_sink(world, prefix="clean")
-    assert clean.positions() == {}
-    assert clean.apply(batch) == len(events)
-    files, states = board_bytes(world, "board")
-    clean_files, clean_states = board_bytes(world, "clean")
-    assert {k: v["checkpoint"] for k, v in states.items()} == {
-        k: v["checkpoint"] for k, v in clean_states.items()
-    }
-    assert {k: v for k, v in files.items() if k in clean_files} == clean_files
+    board_as_built_at_once(world, batch)
 
 
 def test_a_resumed_worker_reads_its_edge_from_the_files_and_drops_a_stored_one(
@@ -280,12 +285,7 @@ def test_a_resumed_worker_reads_its_edge_from_the_files_and_drops_a_stored_one(
     layout, with the edge in it, loses those fields at its next commit."""
     events = make_events(1200)  # ~400 a partition
     produce(world, events)
-    consumer = replay_consumer(world.kafka_bootstrap, "test-board-edge")
-    try:
-        until = end_offsets(consumer, world.topic)
-        batch = [m for b in replay(consumer, world.topic, vote_cast_codec(), until) for m in b]
-    finally:
-        consumer.close()
+    until, batch = log_messages(world, "test-board-edge")
     # Each partition stops at 300 entries, an edge on two tile levels (a full level 0 tile
     # and 44 entries, a level 1 tile of width 1), and goes on from there.
     assert min(until.values()) > 300
@@ -301,16 +301,8 @@ def test_a_resumed_worker_reads_its_edge_from_the_files_and_drops_a_stored_one(
     resumed = board_sink(world)
     assert resumed.positions() == dict.fromkeys(range(PARTITIONS), 300)
     assert resumed.apply([m for m in batch if m.offset >= 300]) == len(events) - len(before)
-    clean = board_sink(world, prefix="clean")
-    assert clean.positions() == {}
-    assert clean.apply(batch) == len(events)
-    files, states_after = board_bytes(world, "board")
-    clean_files, clean_states = board_bytes(world, "clean")
-    assert {k: v["checkpoint"] for k, v in states_after.items()} == {
-        k: v["checkpoint"] for k, v in clean_states.items()
-    }
-    assert {k: v for k, v in files.items() if k in clean_files} == clean_files
-    assert all(set(d) == {"_id", "offset", "size", "checkpoint"} for d in states_after.values())
+    states_after = board_as_built_at_once(world, batch).values()
+    assert all(set(d) == {"_id", "offset", "size", "checkpoint"} for d in states_after)
 
 
 def test_codes_of_one_bucket_beyond_what_one_redis_call_unpacks_are_all_stored(
